@@ -1,0 +1,116 @@
+//! Tunable settings of one node.
+
+use core::fmt;
+
+use crate::types::NodeId;
+
+/// Settings of one node. Times are in milliseconds of the host's monotonic clock.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// This server's id; never `0`.
+    pub id: NodeId,
+    /// Lower bound of the randomized election timeout (inclusive).
+    pub election_timeout_min_ms: u64,
+    /// Upper bound of the randomized election timeout (exclusive).
+    pub election_timeout_max_ms: u64,
+    /// Interval between a leader's heartbeats; must be below the minimum election timeout.
+    pub heartbeat_interval_ms: u64,
+    /// Upper bound on the payload bytes of one `AppendEntries`. A single larger entry is still
+    /// sent alone.
+    pub max_append_bytes: usize,
+    /// Upper bound on the entries of one `AppendEntries`.
+    pub max_append_entries: usize,
+    /// Upper bound on unacknowledged `AppendEntries` per follower while pipelining.
+    pub max_inflight_appends: usize,
+    /// Seed of the election-timeout generator. Give each server its own seed.
+    pub seed: u64,
+}
+
+impl Config {
+    /// Returns a configuration with defaults suited to a LAN: election timeout 150..300 ms,
+    /// heartbeat 50 ms, appends of up to 1 MiB or 4096 entries, 256 appends in flight.
+    pub fn new(id: NodeId) -> Self {
+        Config {
+            id,
+            election_timeout_min_ms: 150,
+            election_timeout_max_ms: 300,
+            heartbeat_interval_ms: 50,
+            max_append_bytes: 1 << 20,
+            max_append_entries: 4096,
+            max_inflight_appends: 256,
+            seed: id,
+        }
+    }
+
+    /// Checks the settings, naming the first invalid one.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.id == 0 {
+            return Err(ConfigError::ZeroId);
+        }
+        if self.election_timeout_min_ms == 0
+            || self.election_timeout_max_ms <= self.election_timeout_min_ms
+        {
+            return Err(ConfigError::ElectionTimeoutRange {
+                min_ms: self.election_timeout_min_ms,
+                max_ms: self.election_timeout_max_ms,
+            });
+        }
+        if self.heartbeat_interval_ms == 0
+            || self.heartbeat_interval_ms >= self.election_timeout_min_ms
+        {
+            return Err(ConfigError::HeartbeatInterval {
+                heartbeat_ms: self.heartbeat_interval_ms,
+                election_min_ms: self.election_timeout_min_ms,
+            });
+        }
+        if self.max_append_entries == 0 || self.max_inflight_appends == 0 {
+            return Err(ConfigError::ZeroLimit);
+        }
+        Ok(())
+    }
+}
+
+/// Why a [`Config`] is invalid.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// `id` is `0`, which is reserved.
+    ZeroId,
+    /// The election timeout range is empty or starts at zero.
+    ElectionTimeoutRange {
+        /// The configured lower bound.
+        min_ms: u64,
+        /// The configured upper bound.
+        max_ms: u64,
+    },
+    /// The heartbeat interval is zero or not below the minimum election timeout.
+    HeartbeatInterval {
+        /// The configured heartbeat interval.
+        heartbeat_ms: u64,
+        /// The configured minimum election timeout.
+        election_min_ms: u64,
+    },
+    /// `max_append_entries` or `max_inflight_appends` is zero.
+    ZeroLimit,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConfigError::ZeroId => write!(f, "config id is 0; node ids start at 1"),
+            ConfigError::ElectionTimeoutRange { min_ms, max_ms } => write!(
+                f,
+                "election timeout range {min_ms}..{max_ms} ms is invalid; \
+                 set 0 < election_timeout_min_ms < election_timeout_max_ms"
+            ),
+            ConfigError::HeartbeatInterval { heartbeat_ms, election_min_ms } => write!(
+                f,
+                "heartbeat interval {heartbeat_ms} ms must be above 0 and below the minimum \
+                 election timeout {election_min_ms} ms"
+            ),
+            ConfigError::ZeroLimit => {
+                write!(f, "max_append_entries and max_inflight_appends must be at least 1")
+            }
+        }
+    }
+}

@@ -1,0 +1,181 @@
+//! Cluster configurations: voting members, learners and quorum arithmetic.
+
+use alloc::vec::Vec;
+use core::fmt;
+
+use crate::types::NodeId;
+
+/// A server that replicates the log but does not vote and is never counted in a quorum.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Learner {
+    /// The learner's id.
+    pub id: NodeId,
+    /// Whether the learner asks to become a member. The leader promotes a pending learner
+    /// once it has caught up, and never promotes a learner that is not pending.
+    pub pending: bool,
+}
+
+/// A cluster configuration: the members, which vote and can lead, and the learners.
+///
+/// Both lists are kept sorted by id and never share an id.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Membership {
+    members: Vec<NodeId>,
+    learners: Vec<Learner>,
+}
+
+/// Why a configuration is invalid.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum MembershipError {
+    /// The id `0` is reserved and cannot name a server.
+    ZeroId,
+    /// The same id is listed twice, or as both a member and a learner.
+    DuplicateId(NodeId),
+}
+
+impl fmt::Display for MembershipError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MembershipError::ZeroId => write!(f, "node id 0 is reserved; use ids from 1 up"),
+            MembershipError::DuplicateId(id) => {
+                write!(f, "node id {id} is listed more than once; list each server once")
+            }
+        }
+    }
+}
+
+impl Membership {
+    /// Builds a configuration from members and learners, rejecting id `0` and duplicates.
+    pub fn new(
+        members: impl IntoIterator<Item = NodeId>,
+        learners: impl IntoIterator<Item = Learner>,
+    ) -> Result<Self, MembershipError> {
+        let mut members: Vec<NodeId> = members.into_iter().collect();
+        let mut learners: Vec<Learner> = learners.into_iter().collect();
+        members.sort_unstable();
+        learners.sort_unstable_by_key(|learner| learner.id);
+
+        let ids = members.iter().copied().chain(learners.iter().map(|l| l.id));
+        if ids.clone().any(|id| id == 0) {
+            return Err(MembershipError::ZeroId);
+        }
+        let mut all: Vec<NodeId> = ids.collect();
+        all.sort_unstable();
+        if let Some(pair) = all.windows(2).find(|pair| pair[0] == pair[1]) {
+            return Err(MembershipError::DuplicateId(pair[0]));
+        }
+        Ok(Membership { members, learners })
+    }
+
+    /// Builds a configuration of members only.
+    pub fn with_members(members: impl IntoIterator<Item = NodeId>) -> Result<Self, MembershipError> {
+        Self::new(members, [])
+    }
+
+    /// The voting members, sorted by id.
+    pub fn members(&self) -> &[NodeId] {
+        &self.members
+    }
+
+    /// The learners, sorted by id.
+    pub fn learners(&self) -> &[Learner] {
+        &self.learners
+    }
+
+    /// Returns the number of servers in the configuration.
+    pub fn len(&self) -> usize {
+        self.members.len() + self.learners.len()
+    }
+
+    /// Returns true when the configuration lists no server.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Returns true when `id` is a voting member.
+    pub fn is_member(&self, id: NodeId) -> bool {
+        self.members.binary_search(&id).is_ok()
+    }
+
+    /// Returns the learner entry for `id`, if `id` is a learner.
+    pub fn learner(&self, id: NodeId) -> Option<Learner> {
+        let at = self.learners.binary_search_by_key(&id, |l| l.id).ok()?;
+        Some(self.learners[at])
+    }
+
+    /// Returns true when `id` is listed, as a member or as a learner.
+    pub fn contains(&self, id: NodeId) -> bool {
+        self.is_member(id) || self.learner(id).is_some()
+    }
+
+    /// Iterates over every listed id: members first, then learners.
+    pub fn ids(&self) -> impl Iterator<Item = NodeId> + '_ {
+        self.members.iter().copied().chain(self.learners.iter().map(|l| l.id))
+    }
+
+    /// Returns how many members make a majority. Zero members need zero votes.
+    pub fn quorum(&self) -> usize {
+        if self.members.is_empty() {
+            0
+        } else {
+            self.members.len() / 2 + 1
+        }
+    }
+
+    /// Returns true when the members in `granted` form a majority. Ids that are not members
+    /// are not counted.
+    pub fn has_quorum(&self, granted: impl IntoIterator<Item = NodeId>) -> bool {
+        let votes = granted.into_iter().filter(|id| self.is_member(*id)).count();
+        !self.members.is_empty() && votes >= self.quorum()
+    }
+
+    /// Returns the largest index that a majority of members has reached, given each
+    /// member's index. Members that `index_of` returns `None` for count as `0`.
+    pub fn quorum_index(&self, mut index_of: impl FnMut(NodeId) -> Option<u64>) -> u64 {
+        if self.members.is_empty() {
+            return 0;
+        }
+        let mut indexes: smallvec::SmallVec<[u64; 8]> =
+            self.members.iter().map(|id| index_of(*id).unwrap_or(0)).collect();
+        indexes.sort_unstable_by(|a, b| b.cmp(a));
+        indexes[self.quorum() - 1]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn membership_rejects_duplicate_ids() {
+        let error = Membership::new([1, 2], [Learner { id: 2, pending: false }]);
+        assert_eq!(error, Err(MembershipError::DuplicateId(2)));
+        assert_eq!(Membership::with_members([1, 1]), Err(MembershipError::DuplicateId(1)));
+    }
+
+    #[test]
+    fn membership_rejects_zero_id() {
+        assert_eq!(Membership::with_members([0, 1]), Err(MembershipError::ZeroId));
+    }
+
+    #[test]
+    fn quorum_index_takes_majority_value() {
+        let membership = Membership::with_members([1, 2, 3]).unwrap();
+        let index = membership.quorum_index(|id| Some(id * 10));
+        assert_eq!(index, 20);
+        let five = Membership::with_members([1, 2, 3, 4, 5]).unwrap();
+        assert_eq!(five.quorum_index(|id| if id < 3 { Some(9) } else { None }), 0);
+        assert_eq!(five.quorum_index(|id| if id <= 3 { Some(9) } else { None }), 9);
+    }
+
+    #[test]
+    fn learners_never_count_toward_quorum() {
+        let learner = Learner { id: 4, pending: true };
+        let membership = Membership::new([1, 2, 3], [learner]).unwrap();
+        assert!(!membership.has_quorum([1, 4]));
+        assert!(membership.has_quorum([1, 3]));
+        assert_eq!(membership.learner(4), Some(learner));
+        assert!(!membership.is_member(4));
+    }
+}

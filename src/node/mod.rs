@@ -1,0 +1,447 @@
+//! The Raft state machine of one server and its single input door.
+
+mod apply;
+mod election;
+mod follower;
+mod leader;
+
+use alloc::collections::VecDeque;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+
+use bytes::Bytes;
+
+use crate::config::Config;
+use crate::error::{Error, RestoreError};
+use crate::log::Log;
+use crate::membership::Membership;
+use crate::message::{Body, Message};
+use crate::output::{Output, Role};
+use crate::persist::PersistTracker;
+use crate::progress::Progress;
+use crate::rng::Rng;
+use crate::status::{PeerStatus, Status};
+use crate::types::{Entry, HardState, Index, LogId, NodeId, Payload, Term};
+
+/// One input to a node. Every way of driving a node is one of these, so a recorded sequence
+/// of inputs (with the points where outputs were drained) replays exactly.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Input {
+    /// The host's monotonic clock reads `now_ms`. The first tick starts the node's clock.
+    Tick {
+        /// Milliseconds on the host's monotonic clock.
+        now_ms: u64,
+    },
+    /// A message arrived from another server.
+    Receive(Message),
+    /// Append application data to the log. Only a leader accepts proposals.
+    Propose(Bytes),
+    /// Every persist request up to `token` is durable.
+    Persisted {
+        /// The token of the newest durable request.
+        token: u64,
+    },
+    /// The state machine has applied every entry up to `index`.
+    Applied {
+        /// The newest applied index.
+        index: Index,
+    },
+    /// Start an election now, without waiting for the election timeout.
+    Campaign,
+}
+
+/// What a host persisted, handed back to rebuild a node after a restart.
+#[derive(Clone, Debug, Default)]
+pub struct RestoreState {
+    /// The durable term and vote.
+    pub hard_state: HardState,
+    /// The durable log entries, contiguous from index 1.
+    pub entries: Vec<Entry>,
+    /// The configuration in force before the first membership entry of the log: the
+    /// bootstrap configuration, or empty for a server that joins an existing cluster.
+    pub membership: Membership,
+    /// The last index the state machine has applied and kept (0 for an in-memory state
+    /// machine that starts empty).
+    pub applied: Index,
+}
+
+/// The configurations in the log, newest last, above the base configuration.
+#[derive(Clone, Debug)]
+struct ConfigHistory {
+    base: Arc<Membership>,
+    entries: Vec<(Index, Arc<Membership>)>,
+}
+
+impl ConfigHistory {
+    fn current(&self) -> &Arc<Membership> {
+        self.entries.last().map(|(_, membership)| membership).unwrap_or(&self.base)
+    }
+
+    fn truncate_from(&mut self, index: Index) {
+        while self.entries.last().is_some_and(|(at, _)| *at >= index) {
+            self.entries.pop();
+        }
+    }
+}
+
+/// A Raft server that does no I/O.
+///
+/// The host drives it in a loop:
+/// 1. feed inputs with [`step`](Node::step) (or the wrappers [`tick`](Node::tick),
+///    [`receive`](Node::receive), [`propose`](Node::propose), [`persisted`](Node::persisted));
+/// 2. drain [`poll_output`](Node::poll_output) until it returns `None`, carrying out each
+///    output in order: send messages, write persist requests and report them with
+///    `Input::Persisted`, apply committed entries;
+/// 3. sleep until [`next_deadline_ms`](Node::next_deadline_ms) or the next input.
+///
+/// Outputs are built when they are drained, so several proposals stepped in before a drain
+/// share one persist request and one `AppendEntries` per follower.
+#[derive(Debug)]
+pub struct Node {
+    config: Config,
+    rng: Rng,
+    clock_started: bool,
+    now_ms: u64,
+
+    term: Term,
+    vote: Option<NodeId>,
+    log: Log,
+    configs: ConfigHistory,
+
+    role: Role,
+    leader: Option<NodeId>,
+    commit: Index,
+    /// The highest commit index any leader has reported.
+    leader_commit_hint: Index,
+    apply_emitted: Index,
+    applied: Index,
+
+    election_deadline_ms: u64,
+    last_leader_contact_ms: Option<u64>,
+    votes: Vec<NodeId>,
+    self_vote_token: Option<u64>,
+    voter_last_index: Vec<(NodeId, Index)>,
+    progress: Vec<Progress>,
+    heartbeat_deadline_ms: u64,
+
+    persist: PersistTracker,
+    gated: VecDeque<(u64, Message)>,
+    outputs: VecDeque<Output>,
+    proposals: VecDeque<LogId>,
+    flush_pending: bool,
+}
+
+impl Node {
+    /// Creates a node with an empty log and the given bootstrap configuration. Pass an empty
+    /// configuration for a server that will join an existing cluster as a learner.
+    pub fn new(config: Config, membership: Membership) -> Result<Node, Error> {
+        Self::restore(config, RestoreState { membership, ..RestoreState::default() })
+    }
+
+    /// Rebuilds a node from what its host persisted.
+    pub fn restore(config: Config, state: RestoreState) -> Result<Node, Error> {
+        config.validate()?;
+        validate_restore(&state)?;
+
+        let mut configs = ConfigHistory { base: Arc::new(state.membership), entries: Vec::new() };
+        for entry in &state.entries {
+            if let Payload::Membership(membership) = &entry.payload {
+                configs.entries.push((entry.index, membership.clone()));
+            }
+        }
+        let log = Log::new(LogId::default(), state.entries);
+        let durable_index = log.last_index();
+        let mut node = Node {
+            rng: Rng::new(config.seed),
+            config,
+            clock_started: false,
+            now_ms: 0,
+            term: state.hard_state.term,
+            vote: state.hard_state.vote,
+            log,
+            configs,
+            role: Role::Follower,
+            leader: None,
+            commit: state.applied,
+            leader_commit_hint: state.applied,
+            apply_emitted: state.applied,
+            applied: state.applied,
+            election_deadline_ms: 0,
+            last_leader_contact_ms: None,
+            votes: Vec::new(),
+            self_vote_token: None,
+            voter_last_index: Vec::new(),
+            progress: Vec::new(),
+            heartbeat_deadline_ms: 0,
+            persist: PersistTracker::new(durable_index),
+            gated: VecDeque::new(),
+            outputs: VecDeque::new(),
+            proposals: VecDeque::new(),
+            flush_pending: false,
+        };
+        node.reset_election_timer();
+        if node.is_sole_member() {
+            node.campaign();
+        }
+        Ok(node)
+    }
+
+    /// Feeds one input. On error the input is rejected and nothing changes.
+    pub fn step(&mut self, input: Input) -> Result<(), Error> {
+        let result = match input {
+            Input::Tick { now_ms } => self.handle_tick(now_ms),
+            Input::Receive(message) => self.handle_message(message),
+            Input::Propose(data) => self.handle_propose(Payload::Data(data)).map(|_| ()),
+            Input::Persisted { token } => self.handle_persisted(token),
+            Input::Applied { index } => self.handle_applied(index),
+            Input::Campaign => self.handle_campaign(),
+        };
+        self.flush_pending = true;
+        result
+    }
+
+    /// Advances the clock to `now_ms`.
+    pub fn tick(&mut self, now_ms: u64) -> Result<(), Error> {
+        self.step(Input::Tick { now_ms })
+    }
+
+    /// Handles a message from another server.
+    pub fn receive(&mut self, message: Message) -> Result<(), Error> {
+        self.step(Input::Receive(message))
+    }
+
+    /// Proposes application data and returns the log id it was given. Its end is reported
+    /// by an `Output::Proposal` with that id.
+    pub fn propose(&mut self, data: Bytes) -> Result<LogId, Error> {
+        self.step(Input::Propose(data))?;
+        Ok(self.log.last_id())
+    }
+
+    /// Reports that every persist request up to `token` is durable.
+    pub fn persisted(&mut self, token: u64) -> Result<(), Error> {
+        self.step(Input::Persisted { token })
+    }
+
+    /// Returns the next output, or `None` when there is nothing left to do.
+    pub fn poll_output(&mut self) -> Option<Output> {
+        if self.flush_pending {
+            self.flush_pending = false;
+            self.flush();
+        }
+        self.outputs.pop_front()
+    }
+
+    /// Returns the time at which the node next needs a tick, or `None` when only inputs from
+    /// elsewhere can give it work (a learner, or a server outside the configuration).
+    pub fn next_deadline_ms(&self) -> Option<u64> {
+        if !self.clock_started {
+            return Some(0);
+        }
+        match self.role {
+            Role::Leader => Some(self.heartbeat_deadline_ms),
+            _ if self.is_member() => Some(self.election_deadline_ms),
+            _ => None,
+        }
+    }
+
+    /// Returns a snapshot of the node's state for monitoring.
+    pub fn status(&self) -> Status {
+        let peers = self
+            .progress
+            .iter()
+            .map(|progress| PeerStatus {
+                id: progress.id,
+                match_index: progress.match_index,
+                next_index: progress.next_index,
+                state: progress.state,
+            })
+            .collect();
+        Status {
+            id: self.config.id,
+            role: self.role,
+            term: self.term,
+            vote: self.vote,
+            leader: self.leader,
+            commit: self.commit,
+            applied: self.applied,
+            last_log: self.log.last_id(),
+            durable_index: self.persist.durable_index(),
+            membership: (**self.configs.current()).clone(),
+            peers,
+        }
+    }
+
+    /// This node's id.
+    pub fn id(&self) -> NodeId {
+        self.config.id
+    }
+
+    /// The node's current role.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// The current term.
+    pub fn term(&self) -> Term {
+        self.term
+    }
+
+    /// The leader this node follows, if known.
+    pub fn leader(&self) -> Option<NodeId> {
+        self.leader
+    }
+
+    /// The commit index.
+    pub fn commit_index(&self) -> Index {
+        self.commit
+    }
+
+    /// The configuration in force: the newest one in the log.
+    pub fn membership(&self) -> &Membership {
+        self.configs.current()
+    }
+
+    /// Returns the log entry at `index`, if the node holds it.
+    pub fn entry(&self, index: Index) -> Option<&Entry> {
+        self.log.entry(index)
+    }
+
+    /// The id of the last log entry.
+    pub fn last_log_id(&self) -> LogId {
+        self.log.last_id()
+    }
+
+    fn handle_message(&mut self, message: Message) -> Result<(), Error> {
+        if message.to != self.config.id {
+            return Err(Error::WrongRecipient { to: message.to });
+        }
+        if message.from == self.config.id {
+            return Err(Error::FromSelf);
+        }
+        if message.term > self.term {
+            if matches!(message.body, Body::RequestVote { .. }) && self.in_leader_lease() {
+                return Ok(());
+            }
+            let leader = matches!(message.body, Body::AppendEntries { .. }).then_some(message.from);
+            self.become_follower(message.term, leader);
+        } else if message.term < self.term {
+            self.reply_to_stale(&message);
+            return Ok(());
+        }
+
+        let from = message.from;
+        match message.body {
+            Body::RequestVote { last_log } => self.handle_request_vote(from, last_log),
+            Body::VoteResponse { granted, last_log_index } => {
+                self.handle_vote_response(from, granted, last_log_index)
+            }
+            Body::AppendEntries { prev, entries, commit } => {
+                self.handle_append_entries(from, prev, entries, commit)
+            }
+            Body::AppendResponse { outcome, last_log_index } => {
+                self.handle_append_response(from, outcome, last_log_index)
+            }
+        }
+        Ok(())
+    }
+
+    fn handle_persisted(&mut self, token: u64) -> Result<(), Error> {
+        self.persist.acknowledge(token)?;
+        while self.gated.front().is_some_and(|(barrier, _)| *barrier <= token) {
+            let (_, message) = self.gated.pop_front().expect("front was just checked");
+            self.outputs.push_back(Output::Send(message));
+        }
+        if self.self_vote_token.is_some_and(|barrier| barrier <= token) {
+            self.self_vote_token = None;
+            self.record_vote(self.config.id, true);
+        }
+        self.maybe_commit();
+        self.maybe_apply();
+        Ok(())
+    }
+
+    fn handle_applied(&mut self, index: Index) -> Result<(), Error> {
+        if index < self.applied || index > self.apply_emitted {
+            return Err(Error::AppliedOutOfRange {
+                index,
+                applied: self.applied,
+                handed_out: self.apply_emitted,
+            });
+        }
+        self.applied = index;
+        Ok(())
+    }
+
+    /// Builds the outputs that are cheaper to make once per drain: appends to followers and
+    /// the pending persist request.
+    fn flush(&mut self) {
+        if self.role == Role::Leader {
+            self.broadcast_append();
+        }
+        let hard_state = HardState { term: self.term, vote: self.vote };
+        if let Some(request) = self.persist.flush(hard_state, self.log.last_index()) {
+            self.outputs.push_back(Output::Persist(request));
+        }
+    }
+
+    /// Sends `message` once the state it depends on is durable.
+    fn send_after_persist(&mut self, message: Message) {
+        match self.persist.barrier() {
+            Some(token) => self.gated.push_back((token, message)),
+            None => self.outputs.push_back(Output::Send(message)),
+        }
+    }
+
+    fn send(&mut self, to: NodeId, body: Body) {
+        let message = Message { from: self.config.id, to, term: self.term, body };
+        self.outputs.push_back(Output::Send(message));
+    }
+
+    fn append_to_log(&mut self, entry: Entry) {
+        if let Payload::Membership(membership) = &entry.payload {
+            self.configs.entries.push((entry.index, membership.clone()));
+        }
+        self.persist.append(entry.clone());
+        self.log.append(entry);
+    }
+
+    fn truncate_log(&mut self, index: Index) {
+        debug_assert!(index > self.commit, "a committed entry must never be truncated");
+        self.log.truncate_from(index);
+        self.persist.truncate(index);
+        self.configs.truncate_from(index);
+    }
+
+    fn is_member(&self) -> bool {
+        self.configs.current().is_member(self.config.id)
+    }
+
+    fn is_sole_member(&self) -> bool {
+        self.configs.current().members() == [self.config.id]
+    }
+}
+
+fn validate_restore(state: &RestoreState) -> Result<(), RestoreError> {
+    let mut previous_term = 0;
+    for (position, entry) in state.entries.iter().enumerate() {
+        let expected = position as Index + 1;
+        if entry.index != expected {
+            return Err(RestoreError::GapInLog { expected, found: entry.index });
+        }
+        if entry.term < previous_term {
+            return Err(RestoreError::TermDecreases { index: entry.index });
+        }
+        if entry.term > state.hard_state.term {
+            return Err(RestoreError::EntryTermAboveHardState {
+                index: entry.index,
+                term: entry.term,
+            });
+        }
+        previous_term = entry.term;
+    }
+    let last_index = state.entries.len() as Index;
+    if state.applied > last_index {
+        return Err(RestoreError::AppliedBeyondLog { applied: state.applied, last_index });
+    }
+    Ok(())
+}

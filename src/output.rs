@@ -1,0 +1,77 @@
+//! What a node emits for its host to carry out.
+
+use alloc::vec::Vec;
+
+use crate::message::Message;
+use crate::types::{Entry, HardState, Index, LogId, NodeId, Term};
+
+/// One action for the host. Drain them with [`Node::poll_output`](crate::Node::poll_output)
+/// until it returns `None`, and carry them out in order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Output {
+    /// Send a message to `message.to`. Delivery may fail; the protocol retries.
+    Send(Message),
+    /// Make this state durable, then report `Input::Persisted(token)`.
+    Persist(PersistRequest),
+    /// Apply a committed entry to the state machine. Entries come in index order, each once.
+    /// Empty and membership entries are included so the applied index stays contiguous.
+    Apply(Entry),
+    /// A proposal made on this node ended.
+    Proposal {
+        /// The log id the proposal was given when it was accepted.
+        id: LogId,
+        /// How it ended.
+        outcome: ProposalOutcome,
+    },
+    /// This node's role or term changed.
+    RoleChanged {
+        /// The new role.
+        role: Role,
+        /// The current term.
+        term: Term,
+    },
+    /// The leader this node follows changed; `None` while no leader is known.
+    LeaderChanged {
+        /// The new leader.
+        leader: Option<NodeId>,
+        /// The current term.
+        term: Term,
+    },
+}
+
+/// State to make durable before acknowledging `token`.
+///
+/// Apply requests in token order: first store `hard_state` if present, then remove every log
+/// entry at an index of `truncate_from` or above, then append `entries`. Several requests may
+/// share one fsync; acknowledging a token acknowledges every earlier one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PersistRequest {
+    /// Identifies this request in `Input::Persisted`. Tokens increase by one per request.
+    pub token: u64,
+    /// The new term and vote, when they changed.
+    pub hard_state: Option<HardState>,
+    /// Remove durable entries from this index on, before appending.
+    pub truncate_from: Option<Index>,
+    /// Entries to append, contiguous with the log that remains after truncation.
+    pub entries: Vec<Entry>,
+}
+
+/// How a proposal ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProposalOutcome {
+    /// The entry committed and was handed out for applying (the `Apply` output came first).
+    Committed,
+    /// Another entry committed at the proposal's index, so the proposal will never commit.
+    Overwritten,
+}
+
+/// A server's Raft role.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Role {
+    /// Follows a leader, or waits for one.
+    Follower,
+    /// Asks for votes to become leader.
+    Candidate,
+    /// Accepts proposals and replicates the log.
+    Leader,
+}

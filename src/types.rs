@@ -1,0 +1,84 @@
+//! Identifiers, log entries and the durable hard state.
+
+use alloc::sync::Arc;
+use bytes::Bytes;
+
+use crate::membership::Membership;
+
+/// Identifier of a server. `0` is reserved and never names a server.
+pub type NodeId = u64;
+
+/// A Raft term. Term `0` precedes every election.
+pub type Term = u64;
+
+/// A position in the replicated log. The first entry has index `1`; index `0` is the empty
+/// prefix that every log matches.
+pub type Index = u64;
+
+/// The position and term of one log entry.
+///
+/// Ordering compares the term first and the index second, which is Raft's "at least as up to
+/// date" order for the last entries of two logs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct LogId {
+    /// Term of the leader that created the entry.
+    pub term: Term,
+    /// Position of the entry in the log.
+    pub index: Index,
+}
+
+impl LogId {
+    /// Creates a log id from its term and index.
+    pub const fn new(term: Term, index: Index) -> Self {
+        LogId { term, index }
+    }
+}
+
+/// What a log entry carries.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Payload {
+    /// A no-op that a new leader appends to commit the entries of earlier terms.
+    Empty,
+    /// Application data, opaque to the core.
+    Data(Bytes),
+    /// A new cluster configuration, in effect from the moment the entry is appended.
+    Membership(Arc<Membership>),
+}
+
+/// One entry of the replicated log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entry {
+    /// Term of the leader that created the entry.
+    pub term: Term,
+    /// Position of the entry in the log.
+    pub index: Index,
+    /// What the entry carries.
+    pub payload: Payload,
+}
+
+impl Entry {
+    /// Returns the entry's log id.
+    pub fn id(&self) -> LogId {
+        LogId::new(self.term, self.index)
+    }
+
+    /// Returns an estimate of the entry's size on the wire, used to cap append batches.
+    pub fn size_hint(&self) -> usize {
+        let payload = match &self.payload {
+            Payload::Empty => 0,
+            Payload::Data(data) => data.len(),
+            Payload::Membership(membership) => 9 * membership.len(),
+        };
+        payload + 16
+    }
+}
+
+/// The state that must survive a crash besides the log: the current term and the vote cast
+/// in it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct HardState {
+    /// The latest term this server has seen.
+    pub term: Term,
+    /// The candidate this server voted for in `term`, if any.
+    pub vote: Option<NodeId>,
+}
