@@ -12,7 +12,7 @@ impl Node {
         if !self.clock_started {
             self.clock_started = true;
             self.now_ms = now_ms;
-            self.reset_election_timer();
+            self.schedule_election_timeout();
             self.heartbeat_deadline_ms = now_ms + self.config.heartbeat_interval_ms;
             return Ok(());
         }
@@ -20,6 +20,14 @@ impl Node {
             return Err(Error::TimeWentBackwards { now_ms, last_ms: self.now_ms });
         }
         self.now_ms = now_ms;
+        if self.heard_from_leader_since_tick {
+            self.heard_from_leader_since_tick = false;
+            self.last_leader_contact_ms = Some(now_ms);
+        }
+        if self.election_reset_pending {
+            self.schedule_election_timeout();
+            return Ok(());
+        }
 
         if self.role == Role::Leader {
             if now_ms >= self.heartbeat_deadline_ms {
@@ -55,8 +63,16 @@ impl Node {
         Ok(())
     }
 
-    /// Picks a new random election deadline in `[min, max)` from now.
+    /// Restarts the election timer. The node's clock advances only on ticks, so a reset
+    /// while handling a message takes effect at the next tick: the new random timeout is
+    /// measured from that tick's time, never from an older one.
     pub(super) fn reset_election_timer(&mut self) {
+        self.election_reset_pending = true;
+    }
+
+    /// Picks a new random election deadline in `[min, max)` from now.
+    fn schedule_election_timeout(&mut self) {
+        self.election_reset_pending = false;
         let timeout =
             self.rng.range(self.config.election_timeout_min_ms, self.config.election_timeout_max_ms);
         self.election_deadline_ms = self.now_ms + timeout;
@@ -98,6 +114,9 @@ impl Node {
     /// working leader.
     pub(super) fn in_leader_lease(&self) -> bool {
         if self.role == Role::Leader {
+            return true;
+        }
+        if self.leader.is_some() && self.heard_from_leader_since_tick {
             return true;
         }
         match (self.leader, self.last_leader_contact_ms) {

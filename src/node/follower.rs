@@ -22,7 +22,7 @@ impl Node {
         if self.role == Role::Candidate || self.leader != Some(leader) {
             self.become_follower(self.term, Some(leader));
         }
-        self.last_leader_contact_ms = Some(self.now_ms);
+        self.heard_from_leader_since_tick = true;
         self.reset_election_timer();
         self.leader_commit_hint = self.leader_commit_hint.max(leader_commit);
 

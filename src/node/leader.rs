@@ -13,7 +13,11 @@ impl Node {
             return Err(Error::NotLeader { leader: self.leader });
         }
         let id = self.append_new_entry(payload);
-        self.proposals.push_back(id);
+        // Proposals from an earlier term of leadership may sit at higher indexes than this
+        // one, because a later leader truncated them here. Keeping the queue sorted by index
+        // ends each proposal when its own index is applied.
+        let at = self.proposals.partition_point(|open| (open.index, open.term) <= (id.index, id.term));
+        self.proposals.insert(at, id);
         Ok(id)
     }
 

@@ -117,7 +117,9 @@ pub struct Node {
     applied: Index,
 
     election_deadline_ms: u64,
+    election_reset_pending: bool,
     last_leader_contact_ms: Option<u64>,
+    heard_from_leader_since_tick: bool,
     votes: Vec<NodeId>,
     self_vote_token: Option<u64>,
     voter_last_index: Vec<(NodeId, Index)>,
@@ -167,7 +169,9 @@ impl Node {
             apply_emitted: state.applied,
             applied: state.applied,
             election_deadline_ms: 0,
+            election_reset_pending: false,
             last_leader_contact_ms: None,
+            heard_from_leader_since_tick: false,
             votes: Vec::new(),
             self_vote_token: None,
             voter_last_index: Vec::new(),
@@ -239,6 +243,7 @@ impl Node {
         }
         match self.role {
             Role::Leader => Some(self.heartbeat_deadline_ms),
+            _ if self.election_reset_pending => Some(self.now_ms),
             _ if self.is_member() => Some(self.election_deadline_ms),
             _ => None,
         }
@@ -349,7 +354,10 @@ impl Node {
         self.persist.acknowledge(token)?;
         while self.gated.front().is_some_and(|(barrier, _)| *barrier <= token) {
             let (_, message) = self.gated.pop_front().expect("front was just checked");
-            self.outputs.push_back(Output::Send(message));
+            // A message from an older term would only be ignored by its receiver.
+            if message.term == self.term {
+                self.outputs.push_back(Output::Send(message));
+            }
         }
         if self.self_vote_token.is_some_and(|barrier| barrier <= token) {
             self.self_vote_token = None;
