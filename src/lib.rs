@@ -18,6 +18,7 @@
 
 extern crate alloc;
 
+pub mod codec;
 mod config;
 mod error;
 mod log;
@@ -34,6 +35,7 @@ mod types;
 #[cfg(feature = "sim")]
 pub mod sim;
 
+pub use codec::DecodeError;
 pub use config::{Config, ConfigError};
 pub use error::{Error, RestoreError};
 pub use membership::{Learner, Membership, MembershipError};

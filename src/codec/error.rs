@@ -14,9 +14,9 @@ pub enum DecodeError {
     Truncated {
         /// The field being read.
         field: &'static str,
-        /// The fewest bytes the field needs, counted from its start.
+        /// The minimum number of bytes the field needs, counted from its start.
         needed: usize,
-        /// The bytes that were left from the field's start.
+        /// The number of bytes left, counted from the field's start.
         available: usize,
     },
     /// The version byte names a format this build cannot read.
@@ -30,7 +30,7 @@ pub enum DecodeError {
         /// The field being read.
         field: &'static str,
     },
-    /// `field` holds a value outside its allowed range, such as a bool byte other than 0 or 1.
+    /// `field` contains a value outside its allowed range, such as a bool byte other than 0 or 1.
     FieldOutOfRange {
         /// The field being read.
         field: &'static str,
@@ -49,7 +49,11 @@ pub enum DecodeError {
 impl fmt::Display for DecodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            DecodeError::Truncated { field, needed, available } => write!(
+            DecodeError::Truncated {
+                field,
+                needed,
+                available,
+            } => write!(
                 f,
                 "input ends inside {field}, which needs at least {needed} bytes but has \
                  {available}; pass the complete encoded value"
@@ -70,7 +74,10 @@ impl fmt::Display for DecodeError {
                  the entry"
             ),
             DecodeError::VarintOverflow { field } => {
-                write!(f, "varint in {field} does not fit in 64 bits; the input is corrupt")
+                write!(
+                    f,
+                    "varint in {field} does not fit in 64 bits; the input is corrupt"
+                )
             }
             DecodeError::FieldOutOfRange { field, value } => {
                 write!(f, "{field} has invalid value {value}; the input is corrupt")

@@ -2,17 +2,17 @@
 //!
 //! Hosts that move [`Message`]s between processes, or store log [`Entry`]s and the
 //! [`HardState`] as opaque bytes, use this module to turn them into bytes and back. Decoding
-//! returns a [`DecodeError`] for any malformed input and never panics. It never allocates more
-//! than a small multiple of the bytes actually present, whatever counts or lengths the input
-//! claims.
+//! returns a [`DecodeError`] for any malformed input and never panics. Whatever counts or
+//! lengths the input claims, a decoder reserves memory only for as many items as the bytes
+//! actually present can encode.
 //!
 //! # Reading and writing
 //!
 //! Each `encode_*` function appends one value to a [`BufMut`], and the matching
-//! `encoded_*_len` function returns its exact size so a host can reserve the space first.
+//! `encoded_*_len` function returns its exact size, so a host can reserve the space first.
 //! Each `decode_*` function reads one value from the front of a [`Buf`] and advances the
 //! buffer past it, so values written back to back can be read back one after another. Wrap a
-//! call in [`decode_exact`] when the buffer must hold exactly one value.
+//! call in [`decode_exact`] when the buffer must contain exactly one value.
 //!
 //! Decoding from [`Bytes`](bytes::Bytes) is zero-copy: data payloads come out as slices that
 //! share the input's allocation. Decoding from other buffers copies each payload once.
@@ -35,7 +35,7 @@
 //! |------|------|-------------|
 //! | 1 | `RequestVote` | `last_log.term`, `last_log.index` |
 //! | 2 | `VoteResponse` | `granted` (bool), `last_log_index` |
-//! | 3 | `AppendEntries` | `prev.term`, `prev.index`, `commit`, entry count, entries |
+//! | 3 | `AppendEntries` | `prev.term`, `prev.index`, `commit`, entry count, the entries |
 //! | 4 | `AppendResponse` | outcome tag, outcome fields, `last_log_index` |
 //!
 //! Kind `0` is never used, so a zeroed buffer fails to decode. New message kinds take the next
@@ -74,8 +74,8 @@
 
 mod error;
 mod message;
-mod record;
 mod primitive;
+mod record;
 
 use bytes::{Buf, BufMut};
 
@@ -180,7 +180,7 @@ pub fn decode_membership(buf: &mut impl Buf) -> Result<Membership, DecodeError> 
 /// Runs `decode` on `buf` and returns [`DecodeError::TrailingBytes`] if any bytes remain after
 /// the decoded value.
 ///
-/// Use it when a buffer holds exactly one value, such as a received datagram or a stored
+/// Use it when a buffer contains exactly one value, such as a received datagram or a stored
 /// record: `decode_exact(bytes, decode_message)`.
 pub fn decode_exact<B: Buf, T>(
     mut buf: B,

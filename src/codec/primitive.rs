@@ -33,7 +33,11 @@ pub(super) fn put_bool(buf: &mut impl BufMut, value: bool) {
 
 pub(super) fn get_u8(buf: &mut impl Buf, field: &'static str) -> Result<u8, DecodeError> {
     if !buf.has_remaining() {
-        return Err(DecodeError::Truncated { field, needed: 1, available: 0 });
+        return Err(DecodeError::Truncated {
+            field,
+            needed: 1,
+            available: 0,
+        });
     }
     Ok(buf.get_u8())
 }
@@ -42,7 +46,10 @@ pub(super) fn get_bool(buf: &mut impl Buf, field: &'static str) -> Result<bool, 
     match get_u8(buf, field)? {
         0 => Ok(false),
         1 => Ok(true),
-        value => Err(DecodeError::FieldOutOfRange { field, value: u64::from(value) }),
+        value => Err(DecodeError::FieldOutOfRange {
+            field,
+            value: u64::from(value),
+        }),
     }
 }
 
@@ -51,7 +58,11 @@ pub(super) fn get_varint(buf: &mut impl Buf, field: &'static str) -> Result<u64,
     let mut value = 0u64;
     for position in 0..MAX_VARINT_LEN {
         if !buf.has_remaining() {
-            return Err(DecodeError::Truncated { field, needed: position + 1, available: position });
+            return Err(DecodeError::Truncated {
+                field,
+                needed: position + 1,
+                available: position,
+            });
         }
         let byte = buf.get_u8();
 
@@ -70,7 +81,7 @@ pub(super) fn get_varint(buf: &mut impl Buf, field: &'static str) -> Result<u64,
 }
 
 /// Reads a count of items that each take at least `min_item_len` bytes, and returns
-/// `Truncated` unless the rest of `buf` can hold that many.
+/// `Truncated` unless the rest of `buf` is long enough for that many.
 ///
 /// A caller may then reserve room for `count` items, because the count is bounded by the
 /// bytes actually present rather than by what the input claims.
@@ -87,7 +98,11 @@ pub(super) fn get_count(
         _ => {
             let count = usize::try_from(claimed).unwrap_or(usize::MAX);
             let needed = count.saturating_mul(min_item_len);
-            Err(DecodeError::Truncated { field, needed, available })
+            Err(DecodeError::Truncated {
+                field,
+                needed,
+                available,
+            })
         }
     }
 }
@@ -121,7 +136,11 @@ mod tests {
         for value in values {
             let bytes = encode(value);
             assert_eq!(bytes.len(), varint_len(value), "length of {value}");
-            assert_eq!(get_varint(&mut &bytes[..], "value"), Ok(value), "value {value}");
+            assert_eq!(
+                get_varint(&mut &bytes[..], "value"),
+                Ok(value),
+                "value {value}"
+            );
         }
     }
 
@@ -151,7 +170,9 @@ mod tests {
 
     #[test]
     fn varint_rejects_eleventh_byte() {
-        let input = [0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x81, 0x00];
+        let input = [
+            0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x81, 0x00,
+        ];
         let error = get_varint(&mut &input[..], "term");
         assert_eq!(error, Err(DecodeError::VarintOverflow { field: "term" }));
     }
@@ -159,7 +180,11 @@ mod tests {
     #[test]
     fn varint_truncated_reports_position() {
         let error = get_varint(&mut &[0x80, 0x80][..], "commit");
-        let expected = DecodeError::Truncated { field: "commit", needed: 3, available: 2 };
+        let expected = DecodeError::Truncated {
+            field: "commit",
+            needed: 3,
+            available: 2,
+        };
         assert_eq!(error, Err(expected));
     }
 
@@ -168,7 +193,13 @@ mod tests {
         assert_eq!(get_bool(&mut &[0][..], "granted"), Ok(false));
         assert_eq!(get_bool(&mut &[1][..], "granted"), Ok(true));
         let error = get_bool(&mut &[2][..], "granted");
-        assert_eq!(error, Err(DecodeError::FieldOutOfRange { field: "granted", value: 2 }));
+        assert_eq!(
+            error,
+            Err(DecodeError::FieldOutOfRange {
+                field: "granted",
+                value: 2
+            })
+        );
     }
 
     #[test]
@@ -176,7 +207,11 @@ mod tests {
         let mut input = encode(1_000);
         input.extend_from_slice(&[0; 10]);
         let error = get_count(&mut &input[..], "entries", 3);
-        let expected = DecodeError::Truncated { field: "entries", needed: 3_000, available: 10 };
+        let expected = DecodeError::Truncated {
+            field: "entries",
+            needed: 3_000,
+            available: 10,
+        };
         assert_eq!(error, Err(expected));
     }
 
@@ -184,7 +219,11 @@ mod tests {
     fn count_max_saturates_needed() {
         let input = encode(u64::MAX);
         let error = get_count(&mut &input[..], "entries", 3);
-        let expected = DecodeError::Truncated { field: "entries", needed: usize::MAX, available: 0 };
+        let expected = DecodeError::Truncated {
+            field: "entries",
+            needed: usize::MAX,
+            available: 0,
+        };
         assert_eq!(error, Err(expected));
     }
 
