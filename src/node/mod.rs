@@ -187,6 +187,7 @@ impl Node {
         if node.is_sole_member() {
             node.campaign();
         }
+        node.flush_pending = true;
         Ok(node)
     }
 
