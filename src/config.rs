@@ -24,11 +24,18 @@ pub struct Config {
     pub max_inflight_appends: usize,
     /// Seed of the election-timeout generator. Give each server its own seed.
     pub seed: u64,
+    /// A pending learner counts as caught up while its match index is within this many
+    /// entries of the leader's last index.
+    pub promotion_max_lag_entries: u64,
+    /// How long, in ms, a pending learner must stay caught up (and keep answering) before
+    /// the leader promotes it.
+    pub promotion_hold_ms: u64,
 }
 
 impl Config {
     /// Returns a configuration with defaults suited to a LAN: election timeout 150..300 ms,
-    /// heartbeat 50 ms, appends of up to 1 MiB or 4096 entries, 256 appends in flight.
+    /// heartbeat 50 ms, appends of up to 1 MiB or 4096 entries, 256 appends in flight, and
+    /// promotion of a pending learner once it stays within 1000 entries for 1000 ms.
     pub fn new(id: NodeId) -> Self {
         Config {
             id,
@@ -39,6 +46,8 @@ impl Config {
             max_append_entries: 4096,
             max_inflight_appends: 256,
             seed: id,
+            promotion_max_lag_entries: 1000,
+            promotion_hold_ms: 1000,
         }
     }
 

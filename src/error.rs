@@ -3,7 +3,7 @@
 use core::fmt;
 
 use crate::config::ConfigError;
-use crate::membership::MembershipError;
+use crate::membership::{ChangeError, MembershipError};
 use crate::types::{Index, NodeId, Term};
 
 /// Why the node rejected an input or could not be built. A rejected input changes nothing.
@@ -61,6 +61,16 @@ pub enum Error {
     },
     /// The restored state is inconsistent.
     InvalidRestore(RestoreError),
+    /// A membership change cannot apply to the current configuration.
+    InvalidChange(ChangeError),
+    /// A configuration change is still uncommitted; one change at a time is allowed.
+    ChangeInProgress {
+        /// The index of the uncommitted configuration entry.
+        index: Index,
+    },
+    /// The leader has not yet committed an entry of its own term, so it cannot change the
+    /// configuration yet. It has appended a no-op if needed; retry shortly.
+    LeaderNotReady,
 }
 
 /// What is inconsistent in a state handed to [`Node::restore`](crate::Node::restore).
@@ -139,6 +149,15 @@ impl fmt::Display for Error {
                  report only indexes handed out by Apply outputs, in order"
             ),
             Error::InvalidRestore(error) => write!(f, "invalid restored state: {error}"),
+            Error::InvalidChange(error) => write!(f, "invalid membership change: {error}"),
+            Error::ChangeInProgress { index } => write!(
+                f,
+                "configuration entry {index} is not committed yet; retry after it commits"
+            ),
+            Error::LeaderNotReady => write!(
+                f,
+                "the leader has not committed an entry of its term yet; retry shortly"
+            ),
         }
     }
 }
@@ -174,6 +193,12 @@ impl From<ConfigError> for Error {
 impl From<MembershipError> for Error {
     fn from(error: MembershipError) -> Self {
         Error::Membership(error)
+    }
+}
+
+impl From<ChangeError> for Error {
+    fn from(error: ChangeError) -> Self {
+        Error::InvalidChange(error)
     }
 }
 

@@ -38,7 +38,7 @@ pub mod sim;
 pub use codec::DecodeError;
 pub use config::{Config, ConfigError};
 pub use error::{Error, RestoreError};
-pub use membership::{Learner, Membership, MembershipError};
+pub use membership::{ChangeError, Learner, Membership, MembershipChange, MembershipError};
 pub use message::{AppendOutcome, Body, Message};
 pub use node::{Input, Node, RestoreState};
 pub use output::{Output, PersistRequest, ProposalOutcome, Role};

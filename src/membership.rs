@@ -45,6 +45,12 @@ impl fmt::Display for MembershipError {
     }
 }
 
+#[cfg(feature = "std")]
+impl std::error::Error for MembershipError {}
+
+#[cfg(feature = "std")]
+impl std::error::Error for ChangeError {}
+
 impl Membership {
     /// Builds a configuration from members and learners, rejecting id `0` and duplicates.
     pub fn new(
@@ -143,6 +149,140 @@ impl Membership {
     }
 }
 
+/// A single-server change to the configuration, requested on the leader.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum MembershipChange {
+    /// Add a server as a learner. A `pending` learner is promoted by the leader once it
+    /// has caught up.
+    AddLearner {
+        /// The server to add.
+        id: NodeId,
+        /// Whether it should become a member once caught up.
+        pending: bool,
+    },
+    /// Set or clear a learner's pending flag.
+    SetPending {
+        /// The learner.
+        id: NodeId,
+        /// The new flag.
+        pending: bool,
+    },
+    /// Make a learner a member now, whether or not it has caught up.
+    Promote {
+        /// The learner.
+        id: NodeId,
+    },
+    /// Make a member a learner (not pending).
+    Demote {
+        /// The member.
+        id: NodeId,
+    },
+    /// Remove a server, member or learner.
+    Remove {
+        /// The server.
+        id: NodeId,
+    },
+}
+
+/// Why a [`MembershipChange`] cannot apply to a configuration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ChangeError {
+    /// The server is not in the configuration.
+    UnknownNode(NodeId),
+    /// The server is already in the configuration.
+    AlreadyListed(NodeId),
+    /// The change needs a learner, and the server is a member.
+    NotLearner(NodeId),
+    /// The change needs a member, and the server is a learner.
+    NotMember(NodeId),
+    /// The change would leave the configuration without members.
+    LastMember(NodeId),
+    /// The resulting configuration is invalid.
+    Invalid(MembershipError),
+}
+
+impl fmt::Display for ChangeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ChangeError::UnknownNode(id) => write!(f, "node {id} is not in the configuration"),
+            ChangeError::AlreadyListed(id) => {
+                write!(f, "node {id} is already in the configuration; remove it first")
+            }
+            ChangeError::NotLearner(id) => write!(f, "node {id} is a member, not a learner"),
+            ChangeError::NotMember(id) => write!(f, "node {id} is a learner, not a member"),
+            ChangeError::LastMember(id) => write!(
+                f,
+                "node {id} is the last member; add and promote another server before removing it"
+            ),
+            ChangeError::Invalid(error) => write!(f, "{error}"),
+        }
+    }
+}
+
+impl Membership {
+    /// Returns the configuration that `change` produces from this one.
+    pub fn apply(&self, change: MembershipChange) -> Result<Membership, ChangeError> {
+        let mut members = self.members.clone();
+        let mut learners = self.learners.clone();
+        match change {
+            MembershipChange::AddLearner { id, pending } => {
+                if self.contains(id) {
+                    return Err(ChangeError::AlreadyListed(id));
+                }
+                learners.push(Learner { id, pending });
+            }
+            MembershipChange::SetPending { id, pending } => {
+                let learner = self.expect_learner(id)?;
+                learners.retain(|l| l.id != id);
+                learners.push(Learner { pending, ..learner });
+            }
+            MembershipChange::Promote { id } => {
+                self.expect_learner(id)?;
+                learners.retain(|l| l.id != id);
+                members.push(id);
+            }
+            MembershipChange::Demote { id } => {
+                self.expect_sole_member_not(id)?;
+                members.retain(|m| *m != id);
+                learners.push(Learner { id, pending: false });
+            }
+            MembershipChange::Remove { id } => {
+                if self.is_member(id) {
+                    self.expect_sole_member_not(id)?;
+                } else if self.learner(id).is_none() {
+                    return Err(ChangeError::UnknownNode(id));
+                }
+                members.retain(|m| *m != id);
+                learners.retain(|l| l.id != id);
+            }
+        }
+        Membership::new(members, learners).map_err(ChangeError::Invalid)
+    }
+
+    fn expect_learner(&self, id: NodeId) -> Result<Learner, ChangeError> {
+        match self.learner(id) {
+            Some(learner) => Ok(learner),
+            None if self.is_member(id) => Err(ChangeError::NotLearner(id)),
+            None => Err(ChangeError::UnknownNode(id)),
+        }
+    }
+
+    fn expect_sole_member_not(&self, id: NodeId) -> Result<(), ChangeError> {
+        if !self.is_member(id) {
+            return Err(if self.contains(id) {
+                ChangeError::NotMember(id)
+            } else {
+                ChangeError::UnknownNode(id)
+            });
+        }
+        if self.members.len() == 1 {
+            return Err(ChangeError::LastMember(id));
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -167,6 +307,32 @@ mod tests {
         let five = Membership::with_members([1, 2, 3, 4, 5]).unwrap();
         assert_eq!(five.quorum_index(|id| if id < 3 { Some(9) } else { None }), 0);
         assert_eq!(five.quorum_index(|id| if id <= 3 { Some(9) } else { None }), 9);
+    }
+
+    #[test]
+    fn changes_produce_expected_configurations() {
+        let start = Membership::with_members([1, 2]).unwrap();
+        let added = start.apply(MembershipChange::AddLearner { id: 3, pending: true }).unwrap();
+        assert_eq!(added.learner(3), Some(Learner { id: 3, pending: true }));
+        let promoted = added.apply(MembershipChange::Promote { id: 3 }).unwrap();
+        assert_eq!(promoted.members(), &[1, 2, 3]);
+        let demoted = promoted.apply(MembershipChange::Demote { id: 1 }).unwrap();
+        assert_eq!(demoted.members(), &[2, 3]);
+        assert_eq!(demoted.learner(1), Some(Learner { id: 1, pending: false }));
+        let removed = demoted.apply(MembershipChange::Remove { id: 1 }).unwrap();
+        assert!(!removed.contains(1));
+    }
+
+    #[test]
+    fn invalid_changes_are_rejected() {
+        let one = Membership::with_members([1]).unwrap();
+        let add = MembershipChange::AddLearner { id: 1, pending: false };
+        assert_eq!(one.apply(add), Err(ChangeError::AlreadyListed(1)));
+        assert_eq!(one.apply(MembershipChange::Remove { id: 1 }), Err(ChangeError::LastMember(1)));
+        assert_eq!(one.apply(MembershipChange::Promote { id: 1 }), Err(ChangeError::NotLearner(1)));
+        assert_eq!(one.apply(MembershipChange::Remove { id: 9 }), Err(ChangeError::UnknownNode(9)));
+        let add_zero = MembershipChange::AddLearner { id: 0, pending: false };
+        assert_eq!(one.apply(add_zero), Err(ChangeError::Invalid(MembershipError::ZeroId)));
     }
 
     #[test]

@@ -1,6 +1,9 @@
 //! What a node emits for its host to carry out.
 
+use alloc::sync::Arc;
 use alloc::vec::Vec;
+
+use crate::membership::Membership;
 
 use crate::message::Message;
 use crate::types::{Entry, HardState, Index, LogId, NodeId, Term};
@@ -29,6 +32,13 @@ pub enum Output {
         role: Role,
         /// The current term.
         term: Term,
+    },
+    /// The configuration in force changed: an entry carrying it was appended, or a
+    /// truncation rolled back to an earlier one. Committed configurations also come through
+    /// `Apply`.
+    MembershipChanged {
+        /// The configuration now in force.
+        membership: Arc<Membership>,
     },
     /// The leader this node follows changed; `None` while no leader is known.
     LeaderChanged {

@@ -32,6 +32,8 @@ pub(crate) struct Progress {
     pub(crate) match_at_heartbeat: Index,
     /// Time of the last response from the peer.
     pub(crate) last_response_ms: Option<u64>,
+    /// For a pending learner, since when it has been caught up without a break.
+    pub(crate) caught_up_since_ms: Option<u64>,
 }
 
 impl Progress {
@@ -46,6 +48,7 @@ impl Progress {
             commit_sent: 0,
             match_at_heartbeat: 0,
             last_response_ms: None,
+            caught_up_since_ms: None,
         }
     }
 

@@ -45,4 +45,8 @@ pub struct PeerStatus {
     pub next_index: Index,
     /// Whether the leader is probing or pipelining.
     pub state: ReplicationState,
+    /// How many entries the peer is behind the leader's last index.
+    pub lag: Index,
+    /// For a pending learner, how long in ms it has been caught up; `None` when it is not.
+    pub caught_up_ms: Option<u64>,
 }

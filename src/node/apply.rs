@@ -2,6 +2,7 @@
 
 use super::Node;
 use crate::output::{Output, ProposalOutcome};
+use crate::types::Payload;
 
 impl Node {
     /// Emits `Apply` for every committed entry that is also durable here, in order. Waiting
@@ -12,9 +13,16 @@ impl Node {
             let index = self.apply_emitted + 1;
             let entry = self.log.entry(index).expect("committed durable entries are in the log");
             let id = entry.id();
+            let membership = match &entry.payload {
+                Payload::Membership(membership) => Some(membership.clone()),
+                _ => None,
+            };
             self.outputs.push_back(Output::Apply(entry.clone()));
             self.apply_emitted = index;
             self.end_proposals_through(index, id);
+            if let Some(membership) = membership {
+                self.step_down_if_removed(&membership);
+            }
         }
     }
 

@@ -34,6 +34,7 @@ impl Node {
                 self.heartbeat_deadline_ms = now_ms + self.config.heartbeat_interval_ms;
                 self.send_heartbeats();
             }
+            self.check_promotions();
         } else if now_ms >= self.election_deadline_ms {
             self.handle_election_timeout();
         }
@@ -42,7 +43,7 @@ impl Node {
 
     fn handle_election_timeout(&mut self) {
         self.reset_election_timer();
-        if !self.is_member() {
+        if !self.can_campaign() {
             return;
         }
         // A follower whose log ends below a known commit index lacks committed entries, so
@@ -54,7 +55,7 @@ impl Node {
     }
 
     pub(super) fn handle_campaign(&mut self) -> Result<(), Error> {
-        if !self.is_member() {
+        if !self.can_campaign() {
             return Err(Error::NotMember);
         }
         if self.role != Role::Leader {
@@ -156,7 +157,7 @@ impl Node {
     }
 
     pub(super) fn handle_request_vote(&mut self, candidate: NodeId, last_log: LogId) {
-        let free_to_vote = self.vote.is_none_or(|vote| vote == candidate);
+        let free_to_vote = self.vote.map_or(true, |vote| vote == candidate);
         let up_to_date = last_log >= self.log.last_id();
         let last_log_index = self.log.last_index();
         if self.role != Role::Leader && free_to_vote && up_to_date {

@@ -13,19 +13,25 @@ impl Node {
             return Err(Error::NotLeader { leader: self.leader });
         }
         let id = self.append_new_entry(payload);
-        // Proposals from an earlier term of leadership may sit at higher indexes than this
-        // one, because a later leader truncated them here. Keeping the queue sorted by index
-        // ends each proposal when its own index is applied.
-        let at = self.proposals.partition_point(|open| (open.index, open.term) <= (id.index, id.term));
-        self.proposals.insert(at, id);
+        self.track_proposal(id);
         Ok(id)
+    }
+
+    /// Remembers a proposal until its index is applied. Proposals from an earlier term of
+    /// leadership may sit at higher indexes than this one, because a later leader truncated
+    /// them here; keeping the queue sorted by index ends each one when its own index applies.
+    pub(super) fn track_proposal(&mut self, id: LogId) {
+        let at = self
+            .proposals
+            .partition_point(|open| (open.index, open.term) <= (id.index, id.term));
+        self.proposals.insert(at, id);
     }
 
     pub(super) fn append_noop(&mut self) {
         self.append_new_entry(Payload::Empty);
     }
 
-    fn append_new_entry(&mut self, payload: Payload) -> LogId {
+    pub(super) fn append_new_entry(&mut self, payload: Payload) -> LogId {
         let id = LogId::new(self.term, self.log.last_index() + 1);
         self.append_to_log(Entry { term: id.term, index: id.index, payload });
         id

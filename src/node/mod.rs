@@ -4,6 +4,7 @@ mod apply;
 mod election;
 mod follower;
 mod leader;
+mod membership;
 
 use alloc::collections::VecDeque;
 use alloc::sync::Arc;
@@ -14,7 +15,7 @@ use bytes::Bytes;
 use crate::config::Config;
 use crate::error::{Error, RestoreError};
 use crate::log::Log;
-use crate::membership::Membership;
+use crate::membership::{Membership, MembershipChange};
 use crate::message::{Body, Message};
 use crate::output::{Output, Role};
 use crate::persist::PersistTracker;
@@ -48,6 +49,8 @@ pub enum Input {
     },
     /// Start an election now, without waiting for the election timeout.
     Campaign,
+    /// Change the configuration by one server. Only a leader accepts changes.
+    ChangeMembership(MembershipChange),
 }
 
 /// What a host persisted, handed back to rebuild a node after a restart.
@@ -75,6 +78,16 @@ struct ConfigHistory {
 impl ConfigHistory {
     fn current(&self) -> &Arc<Membership> {
         self.entries.last().map(|(_, membership)| membership).unwrap_or(&self.base)
+    }
+
+    /// Returns the newest configuration at or below `index`.
+    fn at(&self, index: Index) -> &Arc<Membership> {
+        self.entries
+            .iter()
+            .rev()
+            .find(|(at, _)| *at <= index)
+            .map(|(_, membership)| membership)
+            .unwrap_or(&self.base)
     }
 
     fn truncate_from(&mut self, index: Index) {
@@ -191,7 +204,8 @@ impl Node {
         Ok(node)
     }
 
-    /// Feeds one input. On error the input is rejected and nothing changes.
+    /// Feeds one input. On error the input is rejected and nothing changes, with one
+    /// exception: `Error::LeaderNotReady` appends a no-op so that a retry succeeds.
     pub fn step(&mut self, input: Input) -> Result<(), Error> {
         let result = match input {
             Input::Tick { now_ms } => self.handle_tick(now_ms),
@@ -200,6 +214,7 @@ impl Node {
             Input::Persisted { token } => self.handle_persisted(token),
             Input::Applied { index } => self.handle_applied(index),
             Input::Campaign => self.handle_campaign(),
+            Input::ChangeMembership(change) => self.handle_change(change).map(|_| ()),
         };
         self.flush_pending = true;
         result
@@ -222,6 +237,13 @@ impl Node {
         Ok(self.log.last_id())
     }
 
+    /// Requests a configuration change and returns the log id of its entry. Its end is
+    /// reported by an `Output::Proposal` with that id, like any proposal.
+    pub fn change_membership(&mut self, change: MembershipChange) -> Result<LogId, Error> {
+        self.step(Input::ChangeMembership(change))?;
+        Ok(self.log.last_id())
+    }
+
     /// Reports that every persist request up to `token` is durable.
     pub fn persisted(&mut self, token: u64) -> Result<(), Error> {
         self.step(Input::Persisted { token })
@@ -237,16 +259,27 @@ impl Node {
     }
 
     /// Returns the time at which the node next needs a tick, or `None` when only inputs from
-    /// elsewhere can give it work (a learner, or a server outside the configuration).
+    /// elsewhere can give it work. A time at or before the last tick means "tick now": the
+    /// node has a timer reset or a leader contact to stamp with the current time.
     pub fn next_deadline_ms(&self) -> Option<u64> {
-        if !self.clock_started {
-            return Some(0);
+        if !self.clock_started || self.election_reset_pending || self.heard_from_leader_since_tick
+        {
+            return Some(self.now_ms);
         }
-        match self.role {
-            Role::Leader => Some(self.heartbeat_deadline_ms),
-            _ if self.election_reset_pending => Some(self.now_ms),
-            _ if self.is_member() => Some(self.election_deadline_ms),
-            _ => None,
+        if self.role == Role::Leader {
+            return Some(self.heartbeat_deadline_ms);
+        }
+        let election = self.can_campaign().then_some(self.election_deadline_ms);
+        // The leader lease ends by the clock too, and a learner that is never ticked would
+        // otherwise ignore vote requests for ever.
+        let lease_end = self
+            .last_leader_contact_ms
+            .filter(|_| self.leader.is_some())
+            .map(|contact| contact.saturating_add(self.config.election_timeout_min_ms))
+            .filter(|end| *end > self.now_ms);
+        match (election, lease_end) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
         }
     }
 
@@ -260,6 +293,10 @@ impl Node {
                 match_index: progress.match_index,
                 next_index: progress.next_index,
                 state: progress.state,
+                lag: self.log.last_index().saturating_sub(progress.match_index),
+                caught_up_ms: progress
+                    .caught_up_since_ms
+                    .map(|since| self.now_ms.saturating_sub(since)),
             })
             .collect();
         Status {
@@ -407,22 +444,40 @@ impl Node {
     }
 
     fn append_to_log(&mut self, entry: Entry) {
-        if let Payload::Membership(membership) = &entry.payload {
-            self.configs.entries.push((entry.index, membership.clone()));
-        }
+        let membership = match &entry.payload {
+            Payload::Membership(membership) => Some(membership.clone()),
+            _ => None,
+        };
         self.persist.append(entry.clone());
         self.log.append(entry);
+        if let Some(membership) = membership {
+            self.configs.entries.push((self.log.last_index(), membership));
+            self.on_membership_changed();
+        }
     }
 
     fn truncate_log(&mut self, index: Index) {
         debug_assert!(index > self.commit, "a committed entry must never be truncated");
         self.log.truncate_from(index);
         self.persist.truncate(index);
+        let configs_before = self.configs.entries.len();
         self.configs.truncate_from(index);
+        if self.configs.entries.len() != configs_before {
+            self.on_membership_changed();
+        }
     }
 
     fn is_member(&self) -> bool {
         self.configs.current().is_member(self.config.id)
+    }
+
+    /// Returns true when this server may start elections: it is a member of the newest
+    /// configuration, or of the newest committed one. A server that an uncommitted entry
+    /// demotes or removes keeps campaigning, because until that entry commits the previous
+    /// configuration may need its vote and its log; votes are still counted against the
+    /// newest configuration.
+    fn can_campaign(&self) -> bool {
+        self.is_member() || self.configs.at(self.commit).is_member(self.config.id)
     }
 
     fn is_sole_member(&self) -> bool {

@@ -248,6 +248,23 @@ impl Cluster {
         Ok(result)
     }
 
+    /// Requests a configuration change on node `id`, returning the node's answer.
+    pub fn change_membership(
+        &mut self,
+        id: NodeId,
+        change: crate::MembershipChange,
+    ) -> Result<Result<LogId, Error>, String> {
+        let at = self.position(id)?;
+        let node = self.nodes[at].node.as_mut().ok_or_else(|| format!("node {id} is crashed"))?;
+        let result = node.change_membership(change);
+        self.trace.record(self.now_ms, || format!("node {id} asked for {change:?}: {result:?}"));
+        if let Ok(log_id) = result {
+            self.nodes[at].open_proposals.push(log_id);
+        }
+        self.drain(at)?;
+        Ok(result)
+    }
+
     /// Completes node `id`'s disk writes that are ready (all of them when `everything`) and
     /// acknowledges them.
     pub fn persist(&mut self, id: NodeId, everything: bool) -> Result<(), String> {
@@ -426,6 +443,7 @@ impl Cluster {
     /// Carries out every output of the node at `at`, checking each against the invariants.
     pub(crate) fn drain(&mut self, at: usize) -> Result<(), String> {
         let mut applied_any = false;
+        let mut membership_changed = false;
         loop {
             let Some(node) = self.nodes[at].node.as_mut() else {
                 return Ok(());
@@ -442,6 +460,17 @@ impl Cluster {
                 }
                 Output::Proposal { id, outcome } => self.on_outcome(at, id, outcome)?,
                 Output::RoleChanged { role, term } => self.on_role(at, role, term)?,
+                Output::MembershipChanged { membership } => {
+                    let id = self.nodes[at].id;
+                    self.trace.record(self.now_ms, || {
+                        format!(
+                            "node {id} configuration now members {:?} learners {:?}",
+                            membership.members(),
+                            membership.learners()
+                        )
+                    });
+                    membership_changed = true;
+                }
                 Output::LeaderChanged { leader, term } => {
                     let id = self.nodes[at].id;
                     self.trace.record(self.now_ms, || {
@@ -449,6 +478,9 @@ impl Cluster {
                     });
                 }
             }
+        }
+        if membership_changed {
+            self.check_membership(at)?;
         }
         if applied_any {
             let applied = self.nodes[at].applied;
@@ -511,6 +543,38 @@ impl Cluster {
             self.now_ms + self.rng.range(0, self.faults.disk_delay_max_ms + 1)
         };
         self.nodes[at].disk.submit(request, ready);
+        Ok(())
+    }
+
+    /// Checks that the configuration a node reports is the newest one in its log, and that
+    /// a leader's log holds at most one configuration entry above its commit index.
+    fn check_membership(&self, at: usize) -> Result<(), String> {
+        let id = self.nodes[at].id;
+        let Some(node) = self.nodes[at].node.as_ref() else {
+            return Ok(());
+        };
+        let reported = node.membership();
+        let mut newest = None;
+        let mut uncommitted = 0;
+        for index in (1..=node.last_log_id().index).rev() {
+            if let Some(crate::Entry { payload: crate::Payload::Membership(m), .. }) = node.entry(index) {
+                newest.get_or_insert_with(|| m.clone());
+                uncommitted += usize::from(index > node.commit_index());
+                if index <= node.commit_index() {
+                    break;
+                }
+            }
+        }
+        let base = if self.bootstrap.contains(id) { self.bootstrap.clone() } else { Membership::default() };
+        let expected = newest.map_or(base, |m| (*m).clone());
+        if expected != *reported {
+            return Err(format!(
+                "node {id} reports configuration {reported:?} but its log holds {expected:?}"
+            ));
+        }
+        if node.role() == Role::Leader && uncommitted > 1 {
+            return Err(format!("leader {id} holds {uncommitted} uncommitted configuration entries"));
+        }
         Ok(())
     }
 

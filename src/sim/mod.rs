@@ -9,10 +9,12 @@ mod check;
 mod cluster;
 mod disk;
 mod random;
+mod script;
 mod trace;
 
 pub use check::{digest_of, Checker};
 pub use cluster::{Cluster, ClusterOptions, Faults, Packet, SimNode};
 pub use disk::Disk;
 pub use random::{run_seed, Failure, RunOptions, RunSummary};
+pub use script::{run_script, Script, ScriptError};
 pub use trace::{describe_entries, describe_entry, describe_id, describe_message, Trace};

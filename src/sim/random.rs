@@ -8,14 +8,18 @@ use bytes::Bytes;
 
 use super::cluster::{Cluster, ClusterOptions, Faults};
 use crate::config::Config;
-use crate::membership::Membership;
+use crate::membership::{Membership, MembershipChange};
 use crate::types::NodeId;
 
 /// Settings of a random run.
 #[derive(Clone, Debug)]
 pub struct RunOptions {
-    /// Number of voting members.
+    /// Number of voting members at the start.
     pub members: u64,
+    /// Servers outside the starting configuration that membership changes add and remove.
+    pub spares: u64,
+    /// Whether faults include membership changes on the leader.
+    pub membership_changes: bool,
     /// Length of the faulty phase in virtual ms.
     pub chaos_ms: u64,
     /// After healing, the time in virtual ms within which a proposal must commit everywhere.
@@ -30,6 +34,8 @@ impl Default for RunOptions {
     fn default() -> Self {
         RunOptions {
             members: 3,
+            spares: 0,
+            membership_changes: false,
             chaos_ms: 3_000,
             liveness_bound_ms: 10_000,
             propose_interval_ms: 25,
@@ -47,6 +53,8 @@ pub struct RunSummary {
     pub crashes: u64,
     /// Partitions injected.
     pub partitions: u64,
+    /// Configuration changes the leader accepted.
+    pub membership_changes: u64,
     /// Virtual time in ms when the run ended.
     pub end_ms: u64,
 }
@@ -101,9 +109,10 @@ fn run_once(seed: u64, options: &RunOptions, trace: bool) -> Result<RunSummary, 
     let members: Vec<NodeId> = (1..=options.members).collect();
     let membership = Membership::with_members(members.iter().copied())
         .map_err(|error| (error.to_string(), Vec::new()))?;
+    let spares = (options.members + 1..=options.members + options.spares).collect();
     let cluster_options = ClusterOptions {
         membership,
-        joining: Vec::new(),
+        joining: spares,
         seed,
         node_config: Config::new(1),
         faults: faulty(),
@@ -111,7 +120,8 @@ fn run_once(seed: u64, options: &RunOptions, trace: bool) -> Result<RunSummary, 
         manual: false,
     };
     let mut cluster = Cluster::new(cluster_options).map_err(|m| (m, Vec::new()))?;
-    let mut driver = Driver { summary: RunSummary::default(), proposals: 0 };
+    let mut driver =
+        Driver { summary: RunSummary::default(), proposals: 0, changes: options.membership_changes };
     let result = driver.run(&mut cluster, options);
     let lines = cluster.trace.lines().to_vec();
     result.map_err(|message| (message, lines))?;
@@ -123,18 +133,21 @@ fn run_once(seed: u64, options: &RunOptions, trace: bool) -> Result<RunSummary, 
 struct Driver {
     summary: RunSummary,
     proposals: u64,
+    changes: bool,
 }
 
 impl Driver {
     fn run(&mut self, cluster: &mut Cluster, options: &RunOptions) -> Result<(), String> {
         let mut next_propose = options.propose_interval_ms;
         let mut next_fault = cluster.rng.range(100, 400);
+        let mut next_change = if self.changes { cluster.rng.range(100, 300) } else { u64::MAX };
         while cluster.now_ms < options.chaos_ms {
             let next = cluster
                 .next_event_ms()
                 .unwrap_or(u64::MAX)
                 .min(next_propose)
                 .min(next_fault)
+                .min(next_change)
                 .max(cluster.now_ms);
             cluster.now_ms = next;
             cluster.run_due()?;
@@ -145,6 +158,10 @@ impl Driver {
             if cluster.now_ms >= next_fault {
                 self.inject_fault(cluster)?;
                 next_fault = cluster.now_ms + cluster.rng.range(50, 400);
+            }
+            if cluster.now_ms >= next_change {
+                self.change_membership(cluster)?;
+                next_change = cluster.now_ms + cluster.rng.range(50, 300);
             }
         }
         self.heal_and_check_progress(cluster, options)
@@ -185,6 +202,31 @@ impl Driver {
         }
     }
 
+    /// Asks the leader for a random single-server change. Refusals (a change in flight, a
+    /// leader without a committed entry of its term, an invalid change) are expected.
+    fn change_membership(&mut self, cluster: &mut Cluster) -> Result<(), String> {
+        let Some(leader) = cluster.leader() else {
+            return Ok(());
+        };
+        let membership = cluster.node(leader)?.membership().clone();
+        let pick = cluster.rng.range(0, cluster.nodes.len() as u64) as usize;
+        let id = cluster.nodes[pick].id;
+        let change = if !membership.contains(id) {
+            MembershipChange::AddLearner { id, pending: cluster.rng.chance(3, 4) }
+        } else {
+            match cluster.rng.range(0, 4) {
+                0 => MembershipChange::Remove { id },
+                1 => MembershipChange::Demote { id },
+                2 => MembershipChange::SetPending { id, pending: true },
+                _ => MembershipChange::Promote { id },
+            }
+        };
+        if cluster.change_membership(leader, change)?.is_ok() {
+            self.summary.membership_changes += 1;
+        }
+        Ok(())
+    }
+
     /// Restarts every server, heals the network and requires that a new proposal commits
     /// on every server within the liveness bound.
     fn heal_and_check_progress(
@@ -212,7 +254,10 @@ impl Driver {
                 continue;
             };
             let wait_end = (cluster.now_ms + 2_000).min(deadline);
-            let all_applied = |c: &Cluster| c.nodes.iter().all(|n| n.applied >= marker.index);
+            let listed = cluster.node(leader)?.membership().clone();
+            let all_applied = |c: &Cluster| {
+                c.nodes.iter().filter(|n| listed.contains(n.id)).all(|n| n.applied >= marker.index)
+            };
             let settled = cluster.run_until(wait_end, all_applied)?;
             let committed_term = cluster.checker.committed_at(marker.index).map(|(term, _)| term);
             if settled && committed_term == Some(marker.term) {
