@@ -27,6 +27,9 @@ pub struct Config {
     /// A pending learner counts as caught up while its match index is within this many
     /// entries of the leader's last index.
     pub promotion_max_lag_entries: u64,
+    /// How many entries before a snapshot point stay in the log after compaction, so that
+    /// a follower a little behind gets entries instead of a whole snapshot.
+    pub snapshot_trailing_entries: u64,
     /// How long, in ms, a pending learner must stay caught up (and keep answering) before
     /// the leader promotes it.
     pub promotion_hold_ms: u64,
@@ -35,7 +38,8 @@ pub struct Config {
 impl Config {
     /// Returns a configuration with defaults suited to a LAN: election timeout 150..300 ms,
     /// heartbeat 50 ms, appends of up to 1 MiB or 4096 entries, 256 appends in flight, and
-    /// promotion of a pending learner once it stays within 1000 entries for 1000 ms.
+    /// promotion of a pending learner once it stays within 1000 entries for 1000 ms, and
+    /// 1000 entries kept before a snapshot point.
     pub fn new(id: NodeId) -> Self {
         Config {
             id,
@@ -46,6 +50,7 @@ impl Config {
             max_append_entries: 4096,
             max_inflight_appends: 256,
             seed: id,
+            snapshot_trailing_entries: 1000,
             promotion_max_lag_entries: 1000,
             promotion_hold_ms: 1000,
         }

@@ -63,6 +63,18 @@ pub enum Error {
     InvalidRestore(RestoreError),
     /// A membership change cannot apply to the current configuration.
     InvalidChange(ChangeError),
+    /// `SnapshotTaken` described a snapshot the node cannot use.
+    InvalidSnapshot {
+        /// The snapshot's last index.
+        index: Index,
+        /// What is wrong with it.
+        reason: SnapshotProblem,
+    },
+    /// `SnapshotSent` named a server the node was not sending a snapshot to.
+    SnapshotNotRequested {
+        /// The server named.
+        to: NodeId,
+    },
     /// A configuration change is still uncommitted; one change at a time is allowed.
     ChangeInProgress {
         /// The index of the uncommitted configuration entry.
@@ -71,6 +83,20 @@ pub enum Error {
     /// The leader has not yet committed an entry of its own term, so it cannot change the
     /// configuration yet. It has appended a no-op if needed; retry shortly.
     LeaderNotReady,
+}
+
+/// Why a snapshot described by `SnapshotTaken` cannot be used.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SnapshotProblem {
+    /// The log is already compacted to this index or beyond.
+    AlreadyCompacted,
+    /// The index was never handed out for applying.
+    NotApplied,
+    /// The term differs from the log's entry at that index.
+    TermMismatch,
+    /// The configuration differs from the one in force at that index.
+    MembershipMismatch,
 }
 
 /// What is inconsistent in a state handed to [`Node::restore`](crate::Node::restore).
@@ -102,6 +128,13 @@ pub enum RestoreError {
         applied: Index,
         /// The last index of the restored log.
         last_index: Index,
+    },
+    /// The applied index is below the snapshot's index.
+    AppliedBelowSnapshot {
+        /// The applied index given.
+        applied: Index,
+        /// The snapshot's last index.
+        snapshot: Index,
     },
     /// The log does not start right after the snapshot.
     LogStartMismatch {
@@ -150,6 +183,13 @@ impl fmt::Display for Error {
             ),
             Error::InvalidRestore(error) => write!(f, "invalid restored state: {error}"),
             Error::InvalidChange(error) => write!(f, "invalid membership change: {error}"),
+            Error::InvalidSnapshot { index, reason } => {
+                write!(f, "snapshot at index {index} cannot be used: {reason}")
+            }
+            Error::SnapshotNotRequested { to } => write!(
+                f,
+                "no snapshot send to node {to} is pending; the report changes nothing"
+            ),
             Error::ChangeInProgress { index } => write!(
                 f,
                 "configuration entry {index} is not committed yet; retry after it commits"
@@ -177,10 +217,29 @@ impl fmt::Display for RestoreError {
             RestoreError::AppliedBeyondLog { applied, last_index } => {
                 write!(f, "applied index {applied} is beyond the last log index {last_index}")
             }
+            RestoreError::AppliedBelowSnapshot { applied, snapshot } => write!(
+                f,
+                "applied index {applied} is below the snapshot index {snapshot}; \
+                 restore the state machine from the snapshot first"
+            ),
             RestoreError::LogStartMismatch { expected, found } => {
                 write!(f, "log starts at index {found}, expected {expected}")
             }
         }
+    }
+}
+
+impl fmt::Display for SnapshotProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let text = match self {
+            SnapshotProblem::AlreadyCompacted => "the log is already compacted past it",
+            SnapshotProblem::NotApplied => "its index was not handed out for applying yet",
+            SnapshotProblem::TermMismatch => "its term differs from the log entry at its index",
+            SnapshotProblem::MembershipMismatch => {
+                "its configuration differs from the one in force at its index"
+            }
+        };
+        f.write_str(text)
     }
 }
 

@@ -37,7 +37,7 @@ pub mod sim;
 
 pub use codec::DecodeError;
 pub use config::{Config, ConfigError};
-pub use error::{Error, RestoreError};
+pub use error::{Error, RestoreError, SnapshotProblem};
 pub use membership::{ChangeError, Learner, Membership, MembershipChange, MembershipError};
 pub use message::{AppendOutcome, Body, Message};
 pub use node::{Input, Node, RestoreState};
@@ -45,4 +45,4 @@ pub use output::{Output, PersistRequest, ProposalOutcome, Role};
 pub use progress::ReplicationState;
 pub use rng::Rng;
 pub use status::{PeerStatus, Status};
-pub use types::{Entry, HardState, Index, LogId, NodeId, Payload, Term};
+pub use types::{Entry, HardState, Index, LogId, NodeId, Payload, SnapshotMeta, Term};

@@ -25,6 +25,31 @@ impl Log {
         self.base.index + self.entries.len() as Index
     }
 
+    /// The last entry a snapshot covers, or `(0, 0)`.
+    pub(crate) fn base(&self) -> LogId {
+        self.base
+    }
+
+    /// Drops every entry up to `base`, which must be in the log (or be the current base).
+    pub(crate) fn compact(&mut self, base: LogId) {
+        debug_assert!(base.index >= self.base.index, "compaction never moves the base back");
+        debug_assert_eq!(self.term_at(base.index), Some(base.term), "compaction base is in the log");
+        let count = usize::try_from(base.index - self.base.index).unwrap_or(usize::MAX);
+        self.entries.drain(..count.min(self.entries.len()));
+        self.base = base;
+    }
+
+    /// Drops every entry and starts the log after `base`.
+    pub(crate) fn reset(&mut self, base: LogId) {
+        self.entries.clear();
+        self.base = base;
+    }
+
+    /// Returns the number of entries held.
+    pub(crate) fn len(&self) -> usize {
+        self.entries.len()
+    }
+
     pub(crate) fn first_index(&self) -> Index {
         self.base.index + 1
     }

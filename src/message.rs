@@ -2,7 +2,7 @@
 
 use alloc::vec::Vec;
 
-use crate::types::{Entry, Index, LogId, NodeId, Term};
+use crate::types::{Entry, Index, LogId, NodeId, SnapshotMeta, Term};
 
 /// A message from one server to another. The host moves it between nodes; the `codec` module
 /// turns it into bytes when it has to cross a process boundary.
@@ -43,6 +43,13 @@ pub enum Body {
         /// The leader's commit index.
         commit: Index,
     },
+    /// A leader sends its latest snapshot. The sender's host attaches the snapshot data;
+    /// the receiver's host stores it before passing this message to its node. The receiver
+    /// answers with an `AppendResponse`.
+    InstallSnapshot {
+        /// What the snapshot covers.
+        meta: SnapshotMeta,
+    },
     /// The answer to `AppendEntries`.
     AppendResponse {
         /// Whether the entries were accepted.
@@ -79,6 +86,7 @@ impl Body {
             Body::VoteResponse { .. } => "VoteResponse",
             Body::AppendEntries { .. } => "AppendEntries",
             Body::AppendResponse { .. } => "AppendResponse",
+            Body::InstallSnapshot { .. } => "InstallSnapshot",
         }
     }
 }

@@ -6,7 +6,7 @@ use alloc::vec::Vec;
 use crate::membership::Membership;
 
 use crate::message::Message;
-use crate::types::{Entry, HardState, Index, LogId, NodeId, Term};
+use crate::types::{Entry, HardState, Index, LogId, NodeId, SnapshotMeta, Term};
 
 /// One action for the host. Drain them with [`Node::poll_output`](crate::Node::poll_output)
 /// until it returns `None`, and carry them out in order.
@@ -14,8 +14,14 @@ use crate::types::{Entry, HardState, Index, LogId, NodeId, Term};
 pub enum Output {
     /// Send a message to `message.to`. Delivery may fail; the protocol retries.
     Send(Message),
+    /// Send `message` (an `InstallSnapshot`) together with the data of the latest snapshot,
+    /// then report `Input::SnapshotSent` with whether the receiver's host stored it.
+    SendSnapshot(Message),
     /// Make this state durable, then report `Input::Persisted(token)`.
     Persist(PersistRequest),
+    /// Replace the state machine with the snapshot described here, which the host has
+    /// stored. Entries after it come through `Apply`.
+    RestoreSnapshot(SnapshotMeta),
     /// Apply a committed entry to the state machine. Entries come in index order, each once.
     /// Empty and membership entries are included so the applied index stays contiguous.
     Apply(Entry),
@@ -51,15 +57,21 @@ pub enum Output {
 
 /// State to make durable before acknowledging `token`.
 ///
-/// Apply requests in token order: first store `hard_state` if present, then remove every log
-/// entry at an index of `truncate_from` or above, then append `entries`. Several requests may
-/// share one fsync; acknowledging a token acknowledges every earlier one.
+/// Apply requests in token order, each in this order: store `hard_state` if present; record
+/// `snapshot` as the latest snapshot if present (its data is already stored); remove log
+/// entries at `compact_through` and below; remove entries at `truncate_from` and above; then
+/// append `entries`. Several requests may share one fsync; acknowledging a token
+/// acknowledges every earlier one.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PersistRequest {
     /// Identifies this request in `Input::Persisted`. Tokens increase by one per request.
     pub token: u64,
     /// The new term and vote, when they changed.
     pub hard_state: Option<HardState>,
+    /// The new latest snapshot, when one was taken or installed.
+    pub snapshot: Option<SnapshotMeta>,
+    /// Entries at this index and below may be deleted: a snapshot covers them.
+    pub compact_through: Option<Index>,
     /// Remove durable entries from this index on, before appending.
     pub truncate_from: Option<Index>,
     /// Entries to append, contiguous with the log that remains after truncation.
@@ -73,6 +85,9 @@ pub enum ProposalOutcome {
     Committed,
     /// Another entry committed at the proposal's index, so the proposal will never commit.
     Overwritten,
+    /// The node installed a leader's snapshot covering the proposal's index before it
+    /// learned which entry committed there. The host must look in its state machine.
+    Unknown,
 }
 
 /// A server's Raft role.

@@ -5,7 +5,7 @@ use alloc::vec::Vec;
 
 use crate::error::Error;
 use crate::output::PersistRequest;
-use crate::types::{Entry, HardState, Index};
+use crate::types::{Entry, HardState, Index, SnapshotMeta};
 
 /// Collects state changes into persist requests and tracks their acknowledgement.
 ///
@@ -18,6 +18,8 @@ pub(crate) struct PersistTracker {
     next_token: u64,
     acknowledged: u64,
     hard_state_dirty: bool,
+    snapshot: Option<SnapshotMeta>,
+    compact_through: Option<Index>,
     truncate_from: Option<Index>,
     entries: Vec<Entry>,
     /// Token and last log index of each issued, unacknowledged request.
@@ -31,6 +33,8 @@ impl PersistTracker {
             next_token: 1,
             acknowledged: 0,
             hard_state_dirty: false,
+            snapshot: None,
+            compact_through: None,
             truncate_from: None,
             entries: Vec::new(),
             outstanding: VecDeque::new(),
@@ -47,7 +51,11 @@ impl PersistTracker {
     }
 
     fn is_dirty(&self) -> bool {
-        self.hard_state_dirty || self.truncate_from.is_some() || !self.entries.is_empty()
+        self.hard_state_dirty
+            || self.snapshot.is_some()
+            || self.compact_through.is_some()
+            || self.truncate_from.is_some()
+            || !self.entries.is_empty()
     }
 
     pub(crate) fn mark_hard_state(&mut self) {
@@ -56,6 +64,14 @@ impl PersistTracker {
 
     pub(crate) fn append(&mut self, entry: Entry) {
         self.entries.push(entry);
+    }
+
+    /// Records a new latest snapshot whose data the host already stored, and that entries
+    /// through `compact_through` may be deleted.
+    pub(crate) fn record_snapshot(&mut self, meta: SnapshotMeta, compact_through: Index) {
+        self.entries.retain(|entry| entry.index > compact_through);
+        self.snapshot = Some(meta);
+        self.compact_through = Some(self.compact_through.unwrap_or(0).max(compact_through));
     }
 
     /// Records that log entries from `index` on were removed.
@@ -92,6 +108,8 @@ impl PersistTracker {
         let request = PersistRequest {
             token,
             hard_state: self.hard_state_dirty.then_some(hard_state),
+            snapshot: self.snapshot.take(),
+            compact_through: self.compact_through.take(),
             truncate_from: self.truncate_from.take(),
             entries: core::mem::take(&mut self.entries),
         };

@@ -11,6 +11,9 @@ pub enum ReplicationState {
     Probe,
     /// The follower is in step: appends are pipelined up to the in-flight limit.
     Replicate,
+    /// The follower needs entries the log no longer holds; the host is sending it a
+    /// snapshot, and appends wait until the host reports the outcome.
+    Snapshot,
 }
 
 /// Replication progress of one peer, kept by the leader.
@@ -32,6 +35,8 @@ pub(crate) struct Progress {
     pub(crate) match_at_heartbeat: Index,
     /// Time of the last response from the peer.
     pub(crate) last_response_ms: Option<u64>,
+    /// In `Snapshot`, the index of the snapshot being sent.
+    pub(crate) pending_snapshot: Index,
     /// For a pending learner, since when it has been caught up without a break.
     pub(crate) caught_up_since_ms: Option<u64>,
 }
@@ -49,6 +54,7 @@ impl Progress {
             match_at_heartbeat: 0,
             last_response_ms: None,
             caught_up_since_ms: None,
+            pending_snapshot: 0,
         }
     }
 
@@ -62,7 +68,9 @@ impl Progress {
         while self.inflight.front().is_some_and(|last| *last <= index) {
             self.inflight.pop_front();
         }
-        if self.state == ReplicationState::Probe {
+        let snapshot_done =
+            self.state == ReplicationState::Snapshot && index >= self.pending_snapshot;
+        if self.state == ReplicationState::Probe || snapshot_done {
             self.become_replicate();
         }
         true
@@ -72,6 +80,13 @@ impl Progress {
         self.state = ReplicationState::Probe;
         self.next_index = next_index.max(self.match_index + 1);
         self.probe_sent = false;
+        self.inflight.clear();
+    }
+
+    pub(crate) fn become_snapshot(&mut self, snapshot_index: Index) {
+        self.state = ReplicationState::Snapshot;
+        self.pending_snapshot = snapshot_index;
+        self.probe_sent = true;
         self.inflight.clear();
     }
 
@@ -86,13 +101,14 @@ impl Progress {
         match self.state {
             ReplicationState::Probe => !self.probe_sent,
             ReplicationState::Replicate => self.inflight.len() < max_inflight,
+            ReplicationState::Snapshot => false,
         }
     }
 
     /// Records an append that was sent, ending at `last_index`.
     pub(crate) fn sent(&mut self, last_index: Index) {
         match self.state {
-            ReplicationState::Probe => self.probe_sent = true,
+            ReplicationState::Probe | ReplicationState::Snapshot => self.probe_sent = true,
             ReplicationState::Replicate => {
                 self.next_index = last_index + 1;
                 self.inflight.push_back(last_index);

@@ -26,6 +26,9 @@ pub struct Status {
     pub applied: Index,
     /// The last log entry.
     pub last_log: LogId,
+    /// The number of entries the in-memory log holds (those after the snapshot point,
+    /// plus the trailing entries kept before it).
+    pub log_entries: usize,
     /// The last log index known to be durable.
     pub durable_index: Index,
     /// The configuration in force.

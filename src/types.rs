@@ -82,3 +82,13 @@ pub struct HardState {
     /// The candidate this server voted for in `term`, if any.
     pub vote: Option<NodeId>,
 }
+
+/// What a snapshot covers: every entry up to `last`, and the configuration in force there.
+/// The node never holds snapshot data; the host stores it and moves it between servers.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SnapshotMeta {
+    /// The last entry the snapshot includes.
+    pub last: LogId,
+    /// The configuration in force at `last`.
+    pub membership: Membership,
+}

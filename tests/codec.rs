@@ -9,7 +9,7 @@ use bytes::{Buf, Bytes, BytesMut};
 use sansraft::codec::{self, DecodeError, WIRE_VERSION};
 use sansraft::{
     AppendOutcome, Body, Entry, HardState, Learner, LogId, Membership, MembershipError, Message,
-    Payload, Rng,
+    Payload, Rng, SnapshotMeta,
 };
 
 /// Wraps the system allocator to record the largest single allocation made on each thread,
@@ -619,8 +619,36 @@ fn zeroed_buffer_rejected() {
 }
 
 #[test]
+fn install_snapshot_round_trips() {
+    let meta = SnapshotMeta {
+        last: LogId::new(7, 1_000_000),
+        membership: membership_with_learners(),
+    };
+    assert_message_round_trips(&message(7, Body::InstallSnapshot { meta: meta.clone() }));
+    let mut encoded = Vec::new();
+    codec::encode_snapshot_meta(&meta, &mut encoded);
+    assert_eq!(encoded.len(), codec::encoded_snapshot_meta_len(&meta));
+    let decoded = codec::decode_exact(&encoded[..], codec::decode_snapshot_meta);
+    assert_eq!(decoded, Ok(meta));
+}
+
+#[test]
+fn snapshot_meta_prefixes_are_truncated() {
+    let meta = SnapshotMeta { last: LogId::new(3, 300), membership: membership_with_learners() };
+    let mut encoded = Vec::new();
+    codec::encode_snapshot_meta(&meta, &mut encoded);
+    for end in 0..encoded.len() {
+        let result = codec::decode_snapshot_meta(&mut &encoded[..end]);
+        assert!(
+            matches!(result, Err(DecodeError::Truncated { .. })),
+            "prefix of {end} bytes gave {result:?}"
+        );
+    }
+}
+
+#[test]
 fn unknown_message_kind_rejected() {
-    for kind in 5..=u8::MAX {
+    for kind in 6..=u8::MAX {
         let input = [WIRE_VERSION, kind, 1, 2, 3];
         let error = codec::decode_message(&mut &input[..]);
         assert_eq!(error, Err(DecodeError::UnknownKind(kind)));
@@ -851,7 +879,7 @@ fn random_batch(rng: &mut Rng, prev: LogId, max_data_len: u64) -> Vec<Entry> {
 }
 
 fn random_message(rng: &mut Rng, max_data_len: u64) -> Message {
-    let body = match rng.range(0, 5) {
+    let body = match rng.range(0, 6) {
         0 => Body::RequestVote {
             last_log: LogId::new(random_u64(rng), random_u64(rng)),
         },
@@ -868,6 +896,12 @@ fn random_message(rng: &mut Rng, max_data_len: u64) -> Message {
                 commit: random_u64(rng),
             }
         }
+        5 => Body::InstallSnapshot {
+            meta: SnapshotMeta {
+                last: LogId::new(random_u64(rng), random_u64(rng)),
+                membership: random_membership(rng),
+            },
+        },
         3 => {
             let outcome = AppendOutcome::Accepted {
                 match_index: random_u64(rng),

@@ -108,6 +108,7 @@ fn restore_rejects_inconsistent_state() {
     let membership = Membership::with_members([1, 2, 3]).unwrap();
     let gap = RestoreState {
         hard_state: HardState { term: 1, vote: None },
+        snapshot: None,
         entries: vec![data_entry(1, 1, "a"), data_entry(1, 3, "c")],
         membership: membership.clone(),
         applied: 0,
@@ -119,6 +120,7 @@ fn restore_rejects_inconsistent_state() {
     );
     let ahead = RestoreState {
         hard_state: HardState { term: 1, vote: None },
+        snapshot: None,
         entries: vec![data_entry(2, 1, "a")],
         membership,
         applied: 0,

@@ -65,6 +65,34 @@ fn random_faults_with_membership_changes() {
     assert!(changes > count, "too few changes were accepted: {changes}");
 }
 
+#[test]
+fn random_faults_with_snapshots() {
+    let (start, count) = seeds_from_env(250);
+    let options = RunOptions {
+        members: 3,
+        spares: 2,
+        membership_changes: true,
+        snapshots: true,
+        ..RunOptions::default()
+    };
+    let began = Instant::now();
+    let (mut snapshots, mut installs) = (0, 0);
+    for seed in start..start + count {
+        match run_seed(seed, &options) {
+            Ok(summary) => {
+                snapshots += summary.snapshots;
+                installs += summary.installs;
+            }
+            Err(failure) => panic!("{failure}"),
+        }
+    }
+    println!(
+        "snapshots: {count} seeds, 0 violations, {snapshots} taken, {installs} installed, {:.1} s",
+        began.elapsed().as_secs_f64()
+    );
+    assert!(installs > count / 4, "too few snapshot installs: {installs}");
+}
+
 /// Seeds that once failed. Seed 3 caught election timers measured from a stale clock;
 /// seeds 1315 and 1340 caught proposals ended against the wrong index after a leader
 /// change.

@@ -6,6 +6,7 @@ use bytes::{Buf, BufMut};
 
 use super::primitive::{get_bool, get_count, get_u8, get_varint, put_bool, put_varint, varint_len};
 use super::record::{decode_payload, encode_payload, encoded_payload_len};
+use super::record::{decode_snapshot_meta, encode_snapshot_meta, encoded_snapshot_meta_len};
 use super::DecodeError;
 use crate::message::{AppendOutcome, Body, Message};
 use crate::types::{Entry, LogId};
@@ -14,6 +15,7 @@ const KIND_REQUEST_VOTE: u8 = 1;
 const KIND_VOTE_RESPONSE: u8 = 2;
 const KIND_APPEND_ENTRIES: u8 = 3;
 const KIND_APPEND_RESPONSE: u8 = 4;
+const KIND_INSTALL_SNAPSHOT: u8 = 5;
 
 const OUTCOME_ACCEPTED: u8 = 0;
 const OUTCOME_REJECTED: u8 = 1;
@@ -54,6 +56,7 @@ pub(super) fn encode(message: &Message, buf: &mut impl BufMut) {
             encode_outcome(outcome, buf);
             put_varint(buf, *last_log_index);
         }
+        Body::InstallSnapshot { meta } => encode_snapshot_meta(meta, buf),
     }
 }
 
@@ -72,6 +75,7 @@ pub(super) fn encoded_len(message: &Message) -> usize {
             outcome,
             last_log_index,
         } => outcome_len(outcome) + varint_len(*last_log_index),
+        Body::InstallSnapshot { meta } => encoded_snapshot_meta_len(meta),
     };
     header + body
 }
@@ -86,6 +90,7 @@ pub(super) fn decode<B: Buf>(buf: &mut B) -> Result<Message, DecodeError> {
         KIND_VOTE_RESPONSE => decode_vote_response,
         KIND_APPEND_ENTRIES => decode_append_entries,
         KIND_APPEND_RESPONSE => decode_append_response,
+        KIND_INSTALL_SNAPSHOT => decode_install_snapshot,
         _ => return Err(DecodeError::UnknownKind(kind)),
     };
 
@@ -107,7 +112,12 @@ fn kind(body: &Body) -> u8 {
         Body::VoteResponse { .. } => KIND_VOTE_RESPONSE,
         Body::AppendEntries { .. } => KIND_APPEND_ENTRIES,
         Body::AppendResponse { .. } => KIND_APPEND_RESPONSE,
+        Body::InstallSnapshot { .. } => KIND_INSTALL_SNAPSHOT,
     }
+}
+
+fn decode_install_snapshot<B: Buf>(buf: &mut B) -> Result<Body, DecodeError> {
+    Ok(Body::InstallSnapshot { meta: decode_snapshot_meta(buf)? })
 }
 
 fn put_log_id(buf: &mut impl BufMut, id: LogId) {

@@ -37,6 +37,7 @@
 //! | 2 | `VoteResponse` | `granted` (bool), `last_log_index` |
 //! | 3 | `AppendEntries` | `prev.term`, `prev.index`, `commit`, entry count, the entries |
 //! | 4 | `AppendResponse` | outcome tag, outcome fields, `last_log_index` |
+//! | 5 | `InstallSnapshot` | a snapshot description body |
 //!
 //! Kind `0` is never used, so a zeroed buffer fails to decode. New message kinds take the next
 //! free numbers and leave the version byte unchanged, so a reader that meets a kind it does
@@ -81,7 +82,7 @@ use bytes::{Buf, BufMut};
 
 use crate::membership::Membership;
 use crate::message::Message;
-use crate::types::{Entry, HardState};
+use crate::types::{Entry, HardState, SnapshotMeta};
 
 pub use error::DecodeError;
 
@@ -175,6 +176,28 @@ pub fn encoded_membership_len(membership: &Membership) -> usize {
 pub fn decode_membership(buf: &mut impl Buf) -> Result<Membership, DecodeError> {
     decode_version(buf)?;
     record::decode_membership(buf)
+}
+
+/// Appends a snapshot description to `buf` as a self-contained record with its own version
+/// byte. Its body is `last.term`, `last.index`, then a membership body.
+///
+/// # Panics
+///
+/// Panics if `buf` cannot grow and has less room than [`encoded_snapshot_meta_len`] returns.
+pub fn encode_snapshot_meta(meta: &SnapshotMeta, buf: &mut impl BufMut) {
+    buf.put_u8(WIRE_VERSION);
+    record::encode_snapshot_meta(meta, buf);
+}
+
+/// Returns the exact number of bytes [`encode_snapshot_meta`] writes for `meta`.
+pub fn encoded_snapshot_meta_len(meta: &SnapshotMeta) -> usize {
+    1 + record::encoded_snapshot_meta_len(meta)
+}
+
+/// Reads one snapshot description record from the front of `buf` and advances `buf` past it.
+pub fn decode_snapshot_meta(buf: &mut impl Buf) -> Result<SnapshotMeta, DecodeError> {
+    decode_version(buf)?;
+    record::decode_snapshot_meta(buf)
 }
 
 /// Runs `decode` on `buf` and returns [`DecodeError::TrailingBytes`] if any bytes remain after

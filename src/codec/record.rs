@@ -9,7 +9,7 @@ use super::primitive::varint_len;
 use super::primitive::{get_bool, get_bytes, get_count, get_u8, get_varint, put_bool, put_varint};
 use super::DecodeError;
 use crate::membership::{Learner, Membership};
-use crate::types::{Entry, HardState, Payload};
+use crate::types::{Entry, HardState, LogId, Payload, SnapshotMeta};
 
 const PAYLOAD_EMPTY: u8 = 0;
 const PAYLOAD_DATA: u8 = 1;
@@ -98,6 +98,23 @@ pub(super) fn encoded_membership_len(membership: &Membership) -> usize {
     let learner_ids: usize = learners.iter().map(|learner| varint_len(learner.id)).sum();
     let counts = varint_len(members.len() as u64) + varint_len(learners.len() as u64);
     counts + member_ids + learner_ids + learners.len()
+}
+
+pub(super) fn encode_snapshot_meta(meta: &SnapshotMeta, buf: &mut impl BufMut) {
+    put_varint(buf, meta.last.term);
+    put_varint(buf, meta.last.index);
+    encode_membership(&meta.membership, buf);
+}
+
+pub(super) fn encoded_snapshot_meta_len(meta: &SnapshotMeta) -> usize {
+    varint_len(meta.last.term) + varint_len(meta.last.index) + encoded_membership_len(&meta.membership)
+}
+
+pub(super) fn decode_snapshot_meta(buf: &mut impl Buf) -> Result<SnapshotMeta, DecodeError> {
+    let term = get_varint(buf, "snapshot.last.term")?;
+    let index = get_varint(buf, "snapshot.last.index")?;
+    let membership = decode_membership(buf)?;
+    Ok(SnapshotMeta { last: LogId::new(term, index), membership })
 }
 
 /// Reads a membership body and validates it with [`Membership::new`], which also sorts it.

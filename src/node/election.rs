@@ -246,6 +246,11 @@ impl Node {
                 let outcome = AppendOutcome::Rejected { rejected_index: prev.index, hint: *prev };
                 self.send(message.from, Body::AppendResponse { outcome, last_log_index });
             }
+            Body::InstallSnapshot { meta } => {
+                let outcome =
+                    AppendOutcome::Rejected { rejected_index: meta.last.index, hint: meta.last };
+                self.send(message.from, Body::AppendResponse { outcome, last_log_index });
+            }
             Body::VoteResponse { .. } | Body::AppendResponse { .. } => {}
         }
     }

@@ -15,18 +15,17 @@ impl Node {
         entries: Vec<Entry>,
         leader_commit: Index,
     ) {
-        if self.role == Role::Leader {
-            // Two leaders in one term cannot exist; only a faulty peer sends this.
+        if !self.accept_leader(leader) {
             return;
         }
-        if self.role == Role::Candidate || self.leader != Some(leader) {
-            self.become_follower(self.term, Some(leader));
-        }
-        self.heard_from_leader_since_tick = true;
-        self.reset_election_timer();
         self.leader_commit_hint = self.leader_commit_hint.max(leader_commit);
-
         if !well_formed(prev, &entries, self.term) {
+            return;
+        }
+        if prev.index < self.commit {
+            // Everything up to the commit index matches the leader's log, and part of it may
+            // be compacted here, so answer with the commit index rather than comparing.
+            self.acknowledge_append(leader, self.commit);
             return;
         }
         if !self.log.matches(prev) {
@@ -44,6 +43,26 @@ impl Node {
             self.maybe_apply();
         }
 
+        self.acknowledge_append(leader, match_index);
+    }
+
+    /// Records contact from the current term's leader. Returns false for a message that
+    /// claims leadership of this node's own term while it leads, which only a faulty peer
+    /// sends.
+    pub(super) fn accept_leader(&mut self, leader: NodeId) -> bool {
+        if self.role == Role::Leader {
+            return false;
+        }
+        if self.role == Role::Candidate || self.leader != Some(leader) {
+            self.become_follower(self.term, Some(leader));
+        }
+        self.heard_from_leader_since_tick = true;
+        self.reset_election_timer();
+        true
+    }
+
+    /// Acknowledges the log up to `match_index` once it is durable.
+    fn acknowledge_append(&mut self, leader: NodeId, match_index: Index) {
         let last_log_index = self.log.last_index();
         let outcome = AppendOutcome::Accepted { match_index };
         let body = Body::AppendResponse { outcome, last_log_index };

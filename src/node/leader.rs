@@ -59,7 +59,7 @@ impl Node {
         }
         let prev_index = progress.next_index - 1;
         let Some(prev_term) = self.log.term_at(prev_index) else {
-            return false;
+            return self.send_snapshot(at);
         };
         let entries = self.log.slice(
             progress.next_index,
@@ -90,10 +90,15 @@ impl Node {
     /// commit index and keeps the follower's election timer from firing.
     fn send_heartbeat(&mut self, at: usize) {
         let progress = &mut self.progress[at];
-        let prev_index = progress.match_index;
-        let Some(prev_term) = self.log.term_at(prev_index) else {
-            return;
+        // A peer whose match point is compacted away gets a heartbeat at the log's base: it
+        // may reject it, but the heartbeat still holds off its election timer.
+        let base = self.log.base();
+        let prev = match self.log.term_at(progress.match_index) {
+            Some(term) => LogId::new(term, progress.match_index),
+            None => base,
         };
+        let prev_index = prev.index;
+        let prev_term = prev.term;
         progress.commit_sent = progress.commit_sent.max(self.commit.min(prev_index));
         let to = progress.id;
         let body = Body::AppendEntries {
@@ -123,7 +128,9 @@ impl Node {
                     self.progress[at].probe_sent = false;
                     self.send_append(at, true);
                 }
-                ReplicationState::Replicate => self.send_heartbeat(at),
+                ReplicationState::Replicate | ReplicationState::Snapshot => {
+                    self.send_heartbeat(at)
+                }
             }
         }
     }
@@ -176,6 +183,7 @@ impl Node {
         let stale = match progress.state {
             ReplicationState::Replicate => rejected_index <= progress.match_index,
             ReplicationState::Probe => rejected_index + 1 != progress.next_index,
+            ReplicationState::Snapshot => true,
         };
         if stale || rejected_index <= progress.match_index {
             return;

@@ -5,6 +5,7 @@ mod election;
 mod follower;
 mod leader;
 mod membership;
+mod snapshot;
 
 use alloc::collections::VecDeque;
 use alloc::sync::Arc;
@@ -22,7 +23,7 @@ use crate::persist::PersistTracker;
 use crate::progress::Progress;
 use crate::rng::Rng;
 use crate::status::{PeerStatus, Status};
-use crate::types::{Entry, HardState, Index, LogId, NodeId, Payload, Term};
+use crate::types::{Entry, HardState, Index, LogId, NodeId, Payload, SnapshotMeta, Term};
 
 /// One input to a node. Every way of driving a node is one of these, so a recorded sequence
 /// of inputs (with the points where outputs were drained) replays exactly.
@@ -51,6 +52,17 @@ pub enum Input {
     Campaign,
     /// Change the configuration by one server. Only a leader accepts changes.
     ChangeMembership(MembershipChange),
+    /// The host took a snapshot of its state machine covering `meta.last`. The node drops
+    /// log entries the snapshot covers, keeping `Config::snapshot_trailing_entries` before
+    /// it for slow followers.
+    SnapshotTaken(SnapshotMeta),
+    /// The host finished sending a snapshot that `Output::SendSnapshot` asked for.
+    SnapshotSent {
+        /// The receiver.
+        to: NodeId,
+        /// Whether the receiver's host stored the whole snapshot.
+        success: bool,
+    },
 }
 
 /// What a host persisted, handed back to rebuild a node after a restart.
@@ -58,13 +70,17 @@ pub enum Input {
 pub struct RestoreState {
     /// The durable term and vote.
     pub hard_state: HardState,
-    /// The durable log entries, contiguous from index 1.
+    /// The latest durable snapshot's description, if any.
+    pub snapshot: Option<SnapshotMeta>,
+    /// The durable log entries, contiguous. Without a snapshot they start at index 1;
+    /// with one, at or before the entry after it (entries the snapshot covers are dropped).
     pub entries: Vec<Entry>,
-    /// The configuration in force before the first membership entry of the log: the
-    /// bootstrap configuration, or empty for a server that joins an existing cluster.
+    /// The configuration in force before the first membership entry of the log when there
+    /// is no snapshot: the bootstrap configuration, or empty for a server that joins an
+    /// existing cluster.
     pub membership: Membership,
-    /// The last index the state machine has applied and kept (0 for an in-memory state
-    /// machine that starts empty).
+    /// The last index the state machine holds: 0 for an in-memory state machine that starts
+    /// empty, or the snapshot's index after restoring it.
     pub applied: Index,
 }
 
@@ -120,6 +136,8 @@ pub struct Node {
     vote: Option<NodeId>,
     log: Log,
     configs: ConfigHistory,
+    /// The latest snapshot taken here or installed from a leader.
+    snapshot: Option<SnapshotMeta>,
 
     role: Role,
     leader: Option<NodeId>,
@@ -158,13 +176,20 @@ impl Node {
         config.validate()?;
         validate_restore(&state)?;
 
-        let mut configs = ConfigHistory { base: Arc::new(state.membership), entries: Vec::new() };
-        for entry in &state.entries {
+        let base = state.snapshot.as_ref().map_or(LogId::default(), |meta| meta.last);
+        let base_membership = match &state.snapshot {
+            Some(meta) => meta.membership.clone(),
+            None => state.membership,
+        };
+        let mut entries = state.entries;
+        entries.retain(|entry| entry.index > base.index);
+        let mut configs = ConfigHistory { base: Arc::new(base_membership), entries: Vec::new() };
+        for entry in &entries {
             if let Payload::Membership(membership) = &entry.payload {
                 configs.entries.push((entry.index, membership.clone()));
             }
         }
-        let log = Log::new(LogId::default(), state.entries);
+        let log = Log::new(base, entries);
         let durable_index = log.last_index();
         let mut node = Node {
             rng: Rng::new(config.seed),
@@ -175,6 +200,7 @@ impl Node {
             vote: state.hard_state.vote,
             log,
             configs,
+            snapshot: state.snapshot,
             role: Role::Follower,
             leader: None,
             commit: state.applied,
@@ -215,6 +241,8 @@ impl Node {
             Input::Applied { index } => self.handle_applied(index),
             Input::Campaign => self.handle_campaign(),
             Input::ChangeMembership(change) => self.handle_change(change).map(|_| ()),
+            Input::SnapshotTaken(meta) => self.handle_snapshot_taken(meta),
+            Input::SnapshotSent { to, success } => self.handle_snapshot_sent(to, success),
         };
         self.flush_pending = true;
         result
@@ -308,6 +336,7 @@ impl Node {
             commit: self.commit,
             applied: self.applied,
             last_log: self.log.last_id(),
+            log_entries: self.log.len(),
             durable_index: self.persist.durable_index(),
             membership: (**self.configs.current()).clone(),
             peers,
@@ -349,6 +378,31 @@ impl Node {
         self.log.entry(index)
     }
 
+    /// Returns the term of the entry at `index`, or `None` when the node does not hold it
+    /// (past the end, or compacted into a snapshot; the snapshot's own last index answers).
+    pub fn log_term(&self, index: Index) -> Option<Term> {
+        self.log.term_at(index)
+    }
+
+    /// The first index the log still holds; entries below it are covered by a snapshot.
+    pub fn first_log_index(&self) -> Index {
+        self.log.first_index()
+    }
+
+    /// The latest snapshot taken here or installed from a leader.
+    pub fn snapshot(&self) -> Option<&SnapshotMeta> {
+        self.snapshot.as_ref()
+    }
+
+    /// Returns the description of a snapshot at `index` for `Input::SnapshotTaken`: the
+    /// entry's term and the configuration in force there. `None` when the index is not in
+    /// the log.
+    pub fn snapshot_meta_at(&self, index: Index) -> Option<SnapshotMeta> {
+        let term = self.log.term_at(index)?;
+        let membership = (**self.configs.at(index)).clone();
+        Some(SnapshotMeta { last: LogId::new(term, index), membership })
+    }
+
     /// The id of the last log entry.
     pub fn last_log_id(&self) -> LogId {
         self.log.last_id()
@@ -384,6 +438,7 @@ impl Node {
             Body::AppendResponse { outcome, last_log_index } => {
                 self.handle_append_response(from, outcome, last_log_index)
             }
+            Body::InstallSnapshot { meta } => self.handle_install_snapshot(from, meta),
         }
         Ok(())
     }
@@ -486,9 +541,26 @@ impl Node {
 }
 
 fn validate_restore(state: &RestoreState) -> Result<(), RestoreError> {
+    let snapshot = state.snapshot.as_ref().map_or(LogId::default(), |meta| meta.last);
+    let first = state.entries.first().map_or(snapshot.index + 1, |entry| entry.index);
+    if first > snapshot.index + 1 || (state.snapshot.is_none() && first != 1) {
+        return Err(RestoreError::LogStartMismatch { expected: snapshot.index + 1, found: first });
+    }
+    if state.applied < snapshot.index {
+        return Err(RestoreError::AppliedBelowSnapshot {
+            applied: state.applied,
+            snapshot: snapshot.index,
+        });
+    }
+    if snapshot.term > state.hard_state.term {
+        return Err(RestoreError::EntryTermAboveHardState {
+            index: snapshot.index,
+            term: snapshot.term,
+        });
+    }
     let mut previous_term = 0;
     for (position, entry) in state.entries.iter().enumerate() {
-        let expected = position as Index + 1;
+        let expected = first + position as Index;
         if entry.index != expected {
             return Err(RestoreError::GapInLog { expected, found: entry.index });
         }
@@ -503,7 +575,8 @@ fn validate_restore(state: &RestoreState) -> Result<(), RestoreError> {
         }
         previous_term = entry.term;
     }
-    let last_index = state.entries.len() as Index;
+    let last_index = state.entries.last().map_or(snapshot.index, |entry| entry.index);
+    let last_index = last_index.max(snapshot.index);
     if state.applied > last_index {
         return Err(RestoreError::AppliedBeyondLog { applied: state.applied, last_index });
     }

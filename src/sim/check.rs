@@ -15,6 +15,8 @@ pub struct Checker {
     leaders: HashMap<Term, NodeId>,
     /// Term and payload digest of every committed index, from the first node that applied it.
     committed: Vec<(Term, u64)>,
+    /// The state machine digest after applying each committed index.
+    states: Vec<u64>,
     /// For every entry any node has persisted: the term before it and its payload digest.
     entries: HashMap<(Index, Term), (Term, u64)>,
 }
@@ -42,8 +44,21 @@ impl Checker {
     }
 
     /// Checks that a new leader's log holds every committed entry.
+    /// Entries a snapshot covers must agree with the snapshot's term at its last index.
     pub fn check_leader_log(&self, node: &Node) -> Result<(), String> {
-        for (at, (term, digest)) in self.committed.iter().enumerate() {
+        let first = node.first_log_index();
+        if let Some(meta) = node.snapshot() {
+            let committed = self.committed_at(meta.last.index).map(|(term, _)| term);
+            if meta.last.index > 0 && committed.is_some_and(|term| term != meta.last.term) {
+                return Err(format!(
+                    "leader {} holds snapshot {}.{} but term {committed:?} committed there",
+                    node.id(),
+                    meta.last.term,
+                    meta.last.index
+                ));
+            }
+        }
+        for (at, (term, digest)) in self.committed.iter().enumerate().skip((first - 1) as usize) {
             let index = at as Index + 1;
             let held = node.entry(index).map(|entry| (entry.term, digest_of(entry)));
             if held != Some((*term, *digest)) {
@@ -93,7 +108,9 @@ impl Checker {
             )),
             Some(_) => Ok(()),
             None if entry.index == self.committed_len() + 1 => {
+                let previous = self.states.last().copied().unwrap_or(0);
                 self.committed.push((entry.term, digest));
+                self.states.push(chain(previous, digest));
                 Ok(())
             }
             None => Err(format!(
@@ -101,6 +118,14 @@ impl Checker {
                 entry.index,
                 self.committed_len() + 1
             )),
+        }
+    }
+
+    /// Returns the state machine digest after applying every entry through `index`.
+    pub fn state_at(&self, index: Index) -> Option<u64> {
+        match index {
+            0 => Some(0),
+            _ => self.states.get(usize::try_from(index - 1).ok()?).copied(),
         }
     }
 
@@ -115,6 +140,7 @@ impl Checker {
         let consistent = match outcome {
             ProposalOutcome::Committed => committed == Some(id.term),
             ProposalOutcome::Overwritten => committed.is_some_and(|term| term != id.term),
+            ProposalOutcome::Unknown => true,
         };
         if consistent {
             Ok(())
@@ -126,6 +152,12 @@ impl Checker {
             ))
         }
     }
+}
+
+/// Returns the state machine digest after applying an entry with `digest` to a state with
+/// digest `state`.
+pub fn chain(state: u64, digest: u64) -> u64 {
+    (state ^ digest).wrapping_mul(0x9e37_79b9_7f4a_7c15).rotate_left(29)
 }
 
 /// Returns a 64-bit FNV-1a digest of an entry's payload.

@@ -57,6 +57,8 @@ pub struct SimNode {
     pub disk: Disk,
     /// The last index its state machine applied in this incarnation.
     pub applied: Index,
+    /// Digest of its state machine: every applied entry chained in order.
+    pub state: u64,
     /// Proposals made in this incarnation that have not ended.
     pub open_proposals: Vec<LogId>,
     /// Every proposal outcome reported in this incarnation.
@@ -75,6 +77,8 @@ pub struct Packet {
     pub deliver_at_ms: u64,
     /// The message.
     pub message: Message,
+    /// For `InstallSnapshot`, the snapshot data (a state digest) that travels with it.
+    pub snapshot_data: Option<u64>,
 }
 
 /// Settings of a simulated cluster.
@@ -114,6 +118,8 @@ pub struct Cluster {
     pub faults: Faults,
     /// The fault generator.
     pub rng: Rng,
+    /// Snapshots installed from a leader so far.
+    pub installs: u64,
     bootstrap: Membership,
     node_config: Config,
     seed: u64,
@@ -136,6 +142,7 @@ impl Cluster {
             checker: Checker::default(),
             faults: options.faults,
             rng: Rng::new(options.seed),
+            installs: 0,
             bootstrap: options.membership,
             node_config: options.node_config,
             seed: options.seed,
@@ -156,6 +163,7 @@ impl Cluster {
                 node: Some(node),
                 disk: Disk::default(),
                 applied: 0,
+                state: 0,
                 open_proposals: Vec::new(),
                 outcomes: Vec::new(),
                 restarts: 0,
@@ -311,11 +319,19 @@ impl Cluster {
         } else {
             Membership::default()
         };
+        let snapshot_index = disk.snapshot.as_ref().map_or(0, |meta| meta.last.index);
+        let machine = match snapshot_index {
+            0 => 0,
+            index => *disk.snapshots.get(&index).ok_or_else(|| {
+                format!("node {id} has snapshot {index} recorded but its data is missing")
+            })?,
+        };
         let state = RestoreState {
             hard_state: disk.hard_state,
+            snapshot: disk.snapshot.clone(),
             entries: disk.log.clone(),
             membership,
-            applied: 0,
+            applied: snapshot_index,
         };
         let node = Node::restore(self.config_for(id, restarts), state)
             .map_err(|error| format!("node {id} failed to restart: {error}"))?;
@@ -330,9 +346,32 @@ impl Cluster {
         let sim = &mut self.nodes[at];
         sim.node = Some(node);
         sim.restarts = restarts;
-        sim.applied = 0;
+        sim.applied = snapshot_index;
+        sim.state = machine;
         sim.last_commit = 0;
         sim.outcomes.clear();
+        self.drain(at)
+    }
+
+    /// Makes node `id` snapshot its state machine at its applied index: the data is stored
+    /// on its disk first, then the node is told.
+    pub fn take_snapshot(&mut self, id: NodeId) -> Result<(), String> {
+        let at = self.position(id)?;
+        let sim = &mut self.nodes[at];
+        let Some(node) = sim.node.as_mut() else {
+            return Ok(());
+        };
+        let index = sim.applied;
+        if index < node.first_log_index() {
+            return Ok(());
+        }
+        let meta = node
+            .snapshot_meta_at(index)
+            .ok_or_else(|| format!("node {id} cannot describe a snapshot at {index}"))?;
+        sim.disk.snapshots.insert(index, sim.state);
+        node.step(crate::Input::SnapshotTaken(meta))
+            .map_err(|error| format!("node {id} rejected its snapshot at {index}: {error}"))?;
+        self.trace.record(self.now_ms, || format!("node {id} took a snapshot at {index}"));
         self.drain(at)
     }
 
@@ -367,18 +406,44 @@ impl Cluster {
         let packet = self.network.remove(position);
         let from = self.position(packet.message.from)?;
         let to = self.position(packet.message.to)?;
-        if self.nodes[to].node.is_none() || !self.connected(from, to) {
+        let failed_transfer =
+            packet.snapshot_data.is_some() && self.rng.chance(self.faults.drop_per_mille, 1000);
+        if self.nodes[to].node.is_none() || !self.connected(from, to) || failed_transfer {
             self.trace.record(self.now_ms, || {
                 format!("lost {}", describe_message(&packet.message))
             });
+            if packet.snapshot_data.is_some() {
+                self.report_snapshot_sent(from, packet.message.to, false)?;
+            }
             return Ok(());
         }
         self.trace.record(self.now_ms, || describe_message(&packet.message));
         let id = self.nodes[to].id;
+        if let (Some(data), Body::InstallSnapshot { meta }) =
+            (packet.snapshot_data, &packet.message.body)
+        {
+            self.nodes[to].disk.snapshots.insert(meta.last.index, data);
+            let sender = packet.message.to;
+            let node = self.nodes[to].node.as_mut().expect("checked above");
+            node.receive(packet.message)
+                .map_err(|error| format!("node {id} rejected a message: {error}"))?;
+            self.drain(to)?;
+            return self.report_snapshot_sent(from, sender, true);
+        }
         let node = self.nodes[to].node.as_mut().expect("checked above");
         node.receive(packet.message)
             .map_err(|error| format!("node {id} rejected a message: {error}"))?;
         self.drain(to)
+    }
+
+    fn report_snapshot_sent(&mut self, from: usize, to: NodeId, success: bool) -> Result<(), String> {
+        let Some(node) = self.nodes[from].node.as_mut() else {
+            return Ok(());
+        };
+        match node.step(crate::Input::SnapshotSent { to, success }) {
+            Ok(()) | Err(Error::SnapshotNotRequested { .. }) => self.drain(from),
+            Err(error) => Err(format!("node {} rejected a snapshot report: {error}", self.nodes[from].id)),
+        }
     }
 
     /// Delivers every packet due by now, oldest first.
@@ -453,6 +518,8 @@ impl Cluster {
             };
             match output {
                 Output::Send(message) => self.on_send(at, message)?,
+                Output::SendSnapshot(message) => self.on_send_snapshot(at, message)?,
+                Output::RestoreSnapshot(meta) => self.on_restore_snapshot(at, &meta)?,
                 Output::Persist(request) => self.on_persist(at, request)?,
                 Output::Apply(entry) => {
                     self.on_apply(at, &entry)?;
@@ -513,7 +580,54 @@ impl Cluster {
     /// Puts a message on the network, arriving at `deliver_at_ms`.
     pub fn enqueue(&mut self, message: Message, deliver_at_ms: u64) {
         self.next_packet_id += 1;
-        self.network.push(Packet { id: self.next_packet_id, deliver_at_ms, message });
+        let packet =
+            Packet { id: self.next_packet_id, deliver_at_ms, message, snapshot_data: None };
+        self.network.push(packet);
+    }
+
+    /// Sends the sender's stored snapshot data with the message, as a host streams a file.
+    fn on_send_snapshot(&mut self, at: usize, message: Message) -> Result<(), String> {
+        let Body::InstallSnapshot { meta } = &message.body else {
+            return Err(format!("SendSnapshot carried {}", message.body.kind()));
+        };
+        let index = meta.last.index;
+        let data = *self.nodes[at].disk.snapshots.get(&index).ok_or_else(|| {
+            format!("node {} asked to send snapshot {index}, which it never stored", message.from)
+        })?;
+        let delay = if self.manual {
+            0
+        } else {
+            self.rng.range(self.faults.delay_min_ms, self.faults.delay_max_ms + 1) * 3
+        };
+        self.next_packet_id += 1;
+        let packet = Packet {
+            id: self.next_packet_id,
+            deliver_at_ms: self.now_ms + delay,
+            message,
+            snapshot_data: Some(data),
+        };
+        self.network.push(packet);
+        Ok(())
+    }
+
+    /// Replaces a node's state machine with the snapshot it installed, checking the data
+    /// against the state every other node reached at that index.
+    fn on_restore_snapshot(&mut self, at: usize, meta: &crate::SnapshotMeta) -> Result<(), String> {
+        let sim = &mut self.nodes[at];
+        let index = meta.last.index;
+        let data = *sim.disk.snapshots.get(&index).ok_or_else(|| {
+            format!("node {} restores snapshot {index} without its data", sim.id)
+        })?;
+        if let Some(expected) = self.checker.state_at(index) {
+            if expected != data {
+                return Err(format!("node {} restored snapshot {index} with a wrong state", sim.id));
+            }
+        }
+        self.trace.record(self.now_ms, || format!("node {} restores snapshot {index}", sim.id));
+        sim.applied = index;
+        sim.state = data;
+        self.installs += 1;
+        Ok(())
     }
 
     fn on_persist(&mut self, at: usize, request: crate::PersistRequest) -> Result<(), String> {
@@ -522,7 +636,7 @@ impl Cluster {
         for entry in &request.entries {
             let prev_term = match entry.index {
                 1 => 0,
-                index => node.entry(index - 1).map(|e| e.term).ok_or_else(|| {
+                index => node.log_term(index - 1).ok_or_else(|| {
                     format!("node {id} persists entry {index} without entry {}", index - 1)
                 })?,
             };
@@ -556,7 +670,7 @@ impl Cluster {
         let reported = node.membership();
         let mut newest = None;
         let mut uncommitted = 0;
-        for index in (1..=node.last_log_id().index).rev() {
+        for index in (node.first_log_index()..=node.last_log_id().index).rev() {
             if let Some(crate::Entry { payload: crate::Payload::Membership(m), .. }) = node.entry(index) {
                 newest.get_or_insert_with(|| m.clone());
                 uncommitted += usize::from(index > node.commit_index());
@@ -565,7 +679,11 @@ impl Cluster {
                 }
             }
         }
-        let base = if self.bootstrap.contains(id) { self.bootstrap.clone() } else { Membership::default() };
+        let base = match node.snapshot() {
+            Some(meta) => meta.membership.clone(),
+            None if self.bootstrap.contains(id) => self.bootstrap.clone(),
+            None => Membership::default(),
+        };
         let expected = newest.map_or(base, |m| (*m).clone());
         if expected != *reported {
             return Err(format!(
@@ -587,8 +705,16 @@ impl Cluster {
             ));
         }
         sim.applied = entry.index;
-        let id = sim.id;
-        self.checker.on_apply(id, entry)
+        sim.state = super::check::chain(sim.state, super::check::digest_of(entry));
+        let (id, state) = (sim.id, sim.state);
+        self.checker.on_apply(id, entry)?;
+        match self.checker.state_at(entry.index) {
+            Some(expected) if expected != state => Err(format!(
+                "node {id} reached a different state at index {}",
+                entry.index
+            )),
+            _ => Ok(()),
+        }
     }
 
     fn on_outcome(&mut self, at: usize, id: LogId, outcome: ProposalOutcome) -> Result<(), String> {
@@ -652,16 +778,19 @@ fn check_send_contract(sim: &SimNode, message: &Message) -> Result<(), String> {
         }
         Body::AppendResponse { outcome: AppendOutcome::Accepted { match_index }, .. } => {
             let node = sim.node.as_ref().expect("a sending node runs");
-            let durable = usize::try_from(*match_index)
-                .ok()
-                .and_then(|m| if m == 0 { Some(0) } else { disk.log.get(m - 1).map(|e| e.term) });
-            let expected = node.entry(*match_index).map(|e| e.term).or(Some(0).filter(|_| *match_index == 0));
+            // Entries compacted on either side are covered by a snapshot of committed state.
+            if *match_index <= disk.base_index || *match_index < node.first_log_index() {
+                return Ok(());
+            }
+            let durable = disk.entry(*match_index).map(|e| e.term);
+            let expected = node.log_term(*match_index);
             if durable.is_none() || durable != expected {
                 return Err(format!(
                     "node {} acknowledged entries up to {match_index} before they were durable \
-                     (durable log ends at {})",
+                     (durable term there {durable:?}, log term {expected:?}, durable log ends \
+                     at {})",
                     sim.id,
-                    disk.log.len()
+                    disk.last_index()
                 ));
             }
             Ok(())

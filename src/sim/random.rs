@@ -20,6 +20,9 @@ pub struct RunOptions {
     pub spares: u64,
     /// Whether faults include membership changes on the leader.
     pub membership_changes: bool,
+    /// Whether servers take snapshots now and then, which compacts their logs and makes
+    /// leaders send snapshots to servers that fall behind.
+    pub snapshots: bool,
     /// Length of the faulty phase in virtual ms.
     pub chaos_ms: u64,
     /// After healing, the time in virtual ms within which a proposal must commit everywhere.
@@ -36,6 +39,7 @@ impl Default for RunOptions {
             members: 3,
             spares: 0,
             membership_changes: false,
+            snapshots: false,
             chaos_ms: 3_000,
             liveness_bound_ms: 10_000,
             propose_interval_ms: 25,
@@ -55,6 +59,10 @@ pub struct RunSummary {
     pub partitions: u64,
     /// Configuration changes the leader accepted.
     pub membership_changes: u64,
+    /// Snapshots taken.
+    pub snapshots: u64,
+    /// Snapshots installed from a leader.
+    pub installs: u64,
     /// Virtual time in ms when the run ended.
     pub end_ms: u64,
 }
@@ -110,11 +118,14 @@ fn run_once(seed: u64, options: &RunOptions, trace: bool) -> Result<RunSummary, 
     let membership = Membership::with_members(members.iter().copied())
         .map_err(|error| (error.to_string(), Vec::new()))?;
     let spares = (options.members + 1..=options.members + options.spares).collect();
+    let mut node_config = Config::new(1);
+    // Few trailing entries, so a server that falls a little behind needs a snapshot.
+    node_config.snapshot_trailing_entries = seed % 8;
     let cluster_options = ClusterOptions {
         membership,
         joining: spares,
         seed,
-        node_config: Config::new(1),
+        node_config,
         faults: faulty(),
         trace,
         manual: false,
@@ -126,6 +137,7 @@ fn run_once(seed: u64, options: &RunOptions, trace: bool) -> Result<RunSummary, 
     let lines = cluster.trace.lines().to_vec();
     result.map_err(|message| (message, lines))?;
     driver.summary.committed = cluster.checker.committed_len();
+    driver.summary.installs = cluster.installs;
     driver.summary.end_ms = cluster.now_ms;
     Ok(driver.summary)
 }
@@ -141,6 +153,8 @@ impl Driver {
         let mut next_propose = options.propose_interval_ms;
         let mut next_fault = cluster.rng.range(100, 400);
         let mut next_change = if self.changes { cluster.rng.range(100, 300) } else { u64::MAX };
+        let mut next_snapshot =
+            if options.snapshots { cluster.rng.range(100, 300) } else { u64::MAX };
         while cluster.now_ms < options.chaos_ms {
             let next = cluster
                 .next_event_ms()
@@ -148,6 +162,7 @@ impl Driver {
                 .min(next_propose)
                 .min(next_fault)
                 .min(next_change)
+                .min(next_snapshot)
                 .max(cluster.now_ms);
             cluster.now_ms = next;
             cluster.run_due()?;
@@ -158,6 +173,13 @@ impl Driver {
             if cluster.now_ms >= next_fault {
                 self.inject_fault(cluster)?;
                 next_fault = cluster.now_ms + cluster.rng.range(50, 400);
+            }
+            if cluster.now_ms >= next_snapshot {
+                let pick = cluster.rng.range(0, cluster.nodes.len() as u64) as usize;
+                let id = cluster.nodes[pick].id;
+                cluster.take_snapshot(id)?;
+                self.summary.snapshots += 1;
+                next_snapshot = cluster.now_ms + cluster.rng.range(50, 250);
             }
             if cluster.now_ms >= next_change {
                 self.change_membership(cluster)?;

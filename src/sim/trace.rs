@@ -61,6 +61,14 @@ pub fn describe_message(message: &Message) -> String {
             let _ = write!(text, " prev={} commit={commit}", describe_id(*prev));
             let _ = write!(text, " entries=[{}]", describe_entries(entries));
         }
+        Body::InstallSnapshot { meta } => {
+            let _ = write!(
+                text,
+                " last={} members={:?}",
+                describe_id(meta.last),
+                meta.membership.members()
+            );
+        }
         Body::AppendResponse { outcome, last_log_index } => match outcome {
             AppendOutcome::Accepted { match_index } => {
                 let _ = write!(text, " accepted match={match_index} last_index={last_log_index}");

@@ -25,6 +25,7 @@ pub fn restored(id: NodeId, members: &[NodeId], term: Term, terms: &[Term], appl
     let membership = Membership::with_members(members.iter().copied()).unwrap();
     let state = RestoreState {
         hard_state: HardState { term, vote: None },
+        snapshot: None,
         entries: entries_with_terms(terms),
         membership,
         applied,
