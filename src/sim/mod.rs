@@ -12,7 +12,7 @@ mod random;
 mod script;
 mod trace;
 
-pub use check::{digest_of, Checker};
+pub use check::{chain, digest_of, Checker};
 pub use cluster::{Cluster, ClusterOptions, Faults, Packet, SimNode};
 pub use disk::Disk;
 pub use random::{run_seed, Failure, RunOptions, RunSummary};
