@@ -18,6 +18,8 @@
 
 extern crate alloc;
 
+#[cfg(feature = "arbitrary")]
+mod arbitrary;
 pub mod codec;
 mod config;
 mod error;

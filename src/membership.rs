@@ -6,6 +6,7 @@ use core::fmt;
 use crate::types::NodeId;
 
 /// A server that replicates the log but does not vote and is never counted in a quorum.
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Learner {
     /// The learner's id.
@@ -150,6 +151,7 @@ impl Membership {
 }
 
 /// A single-server change to the configuration, requested on the leader.
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum MembershipChange {
     /// Add a server as a learner. A `pending` learner is promoted by the leader once it

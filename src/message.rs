@@ -6,6 +6,7 @@ use crate::types::{Entry, Index, LogId, NodeId, SnapshotMeta, Term};
 
 /// A message from one server to another. The host moves it between nodes; the `codec` module
 /// turns it into bytes when it has to cross a process boundary.
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Message {
     /// The sender.
@@ -19,6 +20,7 @@ pub struct Message {
 }
 
 /// The kinds of message.
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Body {
     /// A candidate asks for a vote.
@@ -60,6 +62,7 @@ pub enum Body {
 }
 
 /// The result of an `AppendEntries` request.
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AppendOutcome {
     /// The receiver's log matches the leader's up to `match_index`, and those entries are

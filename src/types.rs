@@ -19,6 +19,7 @@ pub type Index = u64;
 ///
 /// Ordering compares the term first and the index second, which is Raft's "at least as up to
 /// date" order for the last entries of two logs.
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct LogId {
     /// Term of the leader that created the entry.
@@ -46,6 +47,7 @@ pub enum Payload {
 }
 
 /// One entry of the replicated log.
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Entry {
     /// Term of the leader that created the entry.
@@ -75,6 +77,7 @@ impl Entry {
 
 /// The state that must survive a crash besides the log: the current term and the vote cast
 /// in it.
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct HardState {
     /// The latest term this server has seen.
@@ -85,6 +88,7 @@ pub struct HardState {
 
 /// What a snapshot covers: every entry up to `last`, and the configuration in force there.
 /// The node never holds snapshot data; the host stores it and moves it between servers.
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SnapshotMeta {
     /// The last entry the snapshot includes.
