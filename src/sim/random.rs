@@ -65,6 +65,8 @@ pub struct RunSummary {
     pub installs: u64,
     /// Virtual time in ms when the run ended.
     pub end_ms: u64,
+    /// The trace of the run, when tracing was on.
+    pub trace: Vec<String>,
 }
 
 /// A violated invariant, with the seed that reproduces it and the trace of the run.
@@ -139,6 +141,7 @@ fn run_once(seed: u64, options: &RunOptions, trace: bool) -> Result<RunSummary, 
     driver.summary.committed = cluster.checker.committed_len();
     driver.summary.installs = cluster.installs;
     driver.summary.end_ms = cluster.now_ms;
+    driver.summary.trace = cluster.trace.lines().to_vec();
     Ok(driver.summary)
 }
 
