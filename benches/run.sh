@@ -22,7 +22,8 @@
 # With a baseline, every sansraft run is paired with the matching raft-rs run right before
 # or after it (the order alternates), and the summary gives the median of the pairs' ratios.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+benches=$(cd "$(dirname "$0")" && pwd)
+cd "$benches/.."
 
 RUNS=${RUNS:-5}
 ENTRIES=${ENTRIES:-200000}
@@ -115,6 +116,6 @@ for run in $(seq 1 "$RUNS"); do
   done
 done
 
-python3 "$(dirname "$0")/summarize.py" "$raw" | tee "$summary"
+python3 "$benches/summarize.py" "$raw" | tee "$summary"
 echo "raw lines: $raw"
 echo "summary:   $summary"
