@@ -186,18 +186,16 @@ impl fmt::Display for Error {
             Error::InvalidSnapshot { index, reason } => {
                 write!(f, "snapshot at index {index} cannot be used: {reason}")
             }
-            Error::SnapshotNotRequested { to } => write!(
-                f,
-                "no snapshot send to node {to} is pending; the report changes nothing"
-            ),
+            Error::SnapshotNotRequested { to } => {
+                write!(f, "no snapshot send to node {to} is pending; the report changes nothing")
+            }
             Error::ChangeInProgress { index } => write!(
                 f,
                 "configuration entry {index} is not committed yet; retry after it commits"
             ),
-            Error::LeaderNotReady => write!(
-                f,
-                "the leader has not committed an entry of its term yet; retry shortly"
-            ),
+            Error::LeaderNotReady => {
+                write!(f, "the leader has not committed an entry of its term yet; retry shortly")
+            }
         }
     }
 }

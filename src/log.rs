@@ -33,7 +33,11 @@ impl Log {
     /// Drops every entry up to `base`, which must be in the log (or be the current base).
     pub(crate) fn compact(&mut self, base: LogId) {
         debug_assert!(base.index >= self.base.index, "compaction never moves the base back");
-        debug_assert_eq!(self.term_at(base.index), Some(base.term), "compaction base is in the log");
+        debug_assert_eq!(
+            self.term_at(base.index),
+            Some(base.term),
+            "compaction base is in the log"
+        );
         let count = usize::try_from(base.index - self.base.index).unwrap_or(usize::MAX);
         self.entries.drain(..count.min(self.entries.len()));
         self.base = base;
@@ -133,7 +137,11 @@ mod tests {
         let entries = terms
             .iter()
             .enumerate()
-            .map(|(at, term)| Entry { term: *term, index: at as Index + 1, payload: Payload::Empty })
+            .map(|(at, term)| Entry {
+                term: *term,
+                index: at as Index + 1,
+                payload: Payload::Empty,
+            })
             .collect();
         Log::new(LogId::default(), entries)
     }

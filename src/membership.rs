@@ -76,7 +76,9 @@ impl Membership {
     }
 
     /// Builds a configuration of members only.
-    pub fn with_members(members: impl IntoIterator<Item = NodeId>) -> Result<Self, MembershipError> {
+    pub fn with_members(
+        members: impl IntoIterator<Item = NodeId>,
+    ) -> Result<Self, MembershipError> {
         Self::new(members, [])
     }
 

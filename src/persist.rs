@@ -98,7 +98,11 @@ impl PersistTracker {
     }
 
     /// Turns the pending changes into a request, if there are any.
-    pub(crate) fn flush(&mut self, hard_state: HardState, last_index: Index) -> Option<PersistRequest> {
+    pub(crate) fn flush(
+        &mut self,
+        hard_state: HardState,
+        last_index: Index,
+    ) -> Option<PersistRequest> {
         if !self.is_dirty() {
             return None;
         }

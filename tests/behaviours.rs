@@ -169,9 +169,9 @@ fn every_proposal_ends_with_outcome() {
     leader.receive(accepted(2, 1, 1, first.index, first.index)).unwrap();
     let outputs = drain_persisting(&mut leader);
     let apply_at = outputs.iter().position(|o| matches!(o, Output::Apply(e) if e.id() == first));
-    let outcome_at = outputs.iter().position(|o| {
-        *o == Output::Proposal { id: first, outcome: ProposalOutcome::Committed }
-    });
+    let outcome_at = outputs
+        .iter()
+        .position(|o| *o == Output::Proposal { id: first, outcome: ProposalOutcome::Committed });
     assert!(apply_at.is_some(), "committed entry applied");
     assert!(outcome_at > apply_at, "outcome follows the apply");
 
@@ -194,4 +194,19 @@ fn proposal_on_follower_is_rejected() {
     follower.receive(append(1, 2, 1, LogId::new(0, 0), Vec::new(), 0)).unwrap();
     let error = follower.propose(Bytes::from_static(b"x")).unwrap_err();
     assert_eq!(error, sansraft::Error::NotLeader { leader: Some(1) });
+}
+
+#[test]
+fn new_leader_first_tick_sends_heartbeats() {
+    let mut leader = elected_leader(1, &[1, 2, 3]);
+    let deadline = leader.next_deadline_ms().unwrap();
+    leader.tick(deadline).unwrap();
+    let heartbeats = sent(&drain_persisting(&mut leader));
+    let mut receivers: Vec<_> = heartbeats
+        .iter()
+        .filter(|m| matches!(m.body, Body::AppendEntries { .. }))
+        .map(|m| m.to)
+        .collect();
+    receivers.sort_unstable();
+    assert_eq!(receivers, vec![2, 3]);
 }

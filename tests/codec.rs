@@ -83,22 +83,14 @@ fn encode_membership(membership: &Membership) -> Bytes {
 /// Encodes and decodes `message`, checking the reported length and that nothing is left over.
 fn assert_message_round_trips(message: &Message) {
     let encoded = encode_message(message);
-    assert_eq!(
-        encoded.len(),
-        codec::encoded_message_len(message),
-        "length of {message:?}"
-    );
+    assert_eq!(encoded.len(), codec::encoded_message_len(message), "length of {message:?}");
     let decoded = codec::decode_exact(encoded, codec::decode_message);
     assert_eq!(decoded.as_ref(), Ok(message));
 }
 
 fn assert_entry_round_trips(entry: &Entry) {
     let encoded = encode_entry(entry);
-    assert_eq!(
-        encoded.len(),
-        codec::encoded_entry_len(entry),
-        "length of {entry:?}"
-    );
+    assert_eq!(encoded.len(), codec::encoded_entry_len(entry), "length of {entry:?}");
     let decoded = codec::decode_exact(encoded, codec::decode_entry);
     assert_eq!(decoded.as_ref(), Ok(entry));
 }
@@ -120,12 +112,7 @@ fn assert_membership_round_trips(membership: &Membership) {
 }
 
 fn message(term: u64, body: Body) -> Message {
-    Message {
-        from: 1,
-        to: 2,
-        term,
-        body,
-    }
+    Message { from: 1, to: 2, term, body }
 }
 
 fn data(bytes: &[u8]) -> Payload {
@@ -133,16 +120,7 @@ fn data(bytes: &[u8]) -> Payload {
 }
 
 fn membership_with_learners() -> Membership {
-    let learners = [
-        Learner {
-            id: 4,
-            pending: true,
-        },
-        Learner {
-            id: u64::MAX,
-            pending: false,
-        },
-    ];
+    let learners = [Learner { id: 4, pending: true }, Learner { id: u64::MAX, pending: false }];
     Membership::new([1, 2, 3], learners).unwrap()
 }
 
@@ -152,9 +130,7 @@ const EDGE_VALUES: [u64; 7] = [0, 1, 127, 128, 16_384, u64::MAX - 1, u64::MAX];
 fn request_vote_round_trips() {
     for term in EDGE_VALUES {
         for index in EDGE_VALUES {
-            let body = Body::RequestVote {
-                last_log: LogId::new(term, index),
-            };
+            let body = Body::RequestVote { last_log: LogId::new(term, index) };
             assert_message_round_trips(&message(term, body));
         }
     }
@@ -164,10 +140,7 @@ fn request_vote_round_trips() {
 fn vote_response_round_trips() {
     for granted in [false, true] {
         for last_log_index in EDGE_VALUES {
-            let body = Body::VoteResponse {
-                granted,
-                last_log_index,
-            };
+            let body = Body::VoteResponse { granted, last_log_index };
             assert_message_round_trips(&message(7, body));
         }
     }
@@ -177,16 +150,8 @@ fn vote_response_round_trips() {
 fn message_header_edges_round_trip() {
     for from in EDGE_VALUES {
         for to in EDGE_VALUES {
-            let body = Body::VoteResponse {
-                granted: true,
-                last_log_index: 3,
-            };
-            assert_message_round_trips(&Message {
-                from,
-                to,
-                term: from ^ to,
-                body,
-            });
+            let body = Body::VoteResponse { granted: true, last_log_index: 3 };
+            assert_message_round_trips(&Message { from, to, term: from ^ to, body });
         }
     }
 }
@@ -195,11 +160,7 @@ fn message_header_edges_round_trip() {
 fn append_entries_heartbeat_round_trips() {
     for commit in EDGE_VALUES {
         let prev = LogId::new(commit, u64::MAX - commit);
-        let body = Body::AppendEntries {
-            prev,
-            entries: Vec::new(),
-            commit,
-        };
+        let body = Body::AppendEntries { prev, entries: Vec::new(), commit };
         assert_message_round_trips(&message(9, body));
     }
 }
@@ -208,69 +169,29 @@ fn append_entries_heartbeat_round_trips() {
 fn append_entries_payloads_round_trip() {
     let large = vec![0xa5; 1 << 20];
     let entries = vec![
-        Entry {
-            term: 4,
-            index: 11,
-            payload: Payload::Empty,
-        },
-        Entry {
-            term: 4,
-            index: 12,
-            payload: data(b""),
-        },
-        Entry {
-            term: 5,
-            index: 13,
-            payload: data(&large),
-        },
+        Entry { term: 4, index: 11, payload: Payload::Empty },
+        Entry { term: 4, index: 12, payload: data(b"") },
+        Entry { term: 5, index: 13, payload: data(&large) },
         Entry {
             term: 5,
             index: 14,
             payload: Payload::Membership(Arc::new(membership_with_learners())),
         },
-        Entry {
-            term: 5,
-            index: 15,
-            payload: Payload::Membership(Arc::new(Membership::default())),
-        },
+        Entry { term: 5, index: 15, payload: Payload::Membership(Arc::new(Membership::default())) },
     ];
-    let body = Body::AppendEntries {
-        prev: LogId::new(4, 10),
-        entries,
-        commit: 12,
-    };
+    let body = Body::AppendEntries { prev: LogId::new(4, 10), entries, commit: 12 };
     assert_message_round_trips(&message(5, body));
 }
 
 #[test]
 fn append_entries_irregular_batch_round_trips() {
     let entries = vec![
-        Entry {
-            term: u64::MAX,
-            index: u64::MAX,
-            payload: Payload::Empty,
-        },
-        Entry {
-            term: 0,
-            index: 0,
-            payload: data(b"x"),
-        },
-        Entry {
-            term: 3,
-            index: 2,
-            payload: Payload::Empty,
-        },
-        Entry {
-            term: 3,
-            index: 2,
-            payload: Payload::Empty,
-        },
+        Entry { term: u64::MAX, index: u64::MAX, payload: Payload::Empty },
+        Entry { term: 0, index: 0, payload: data(b"x") },
+        Entry { term: 3, index: 2, payload: Payload::Empty },
+        Entry { term: 3, index: 2, payload: Payload::Empty },
     ];
-    let body = Body::AppendEntries {
-        prev: LogId::new(6, 40),
-        entries,
-        commit: u64::MAX,
-    };
+    let body = Body::AppendEntries { prev: LogId::new(6, 40), entries, commit: u64::MAX };
     assert_message_round_trips(&message(6, body));
 }
 
@@ -278,10 +199,7 @@ fn append_entries_irregular_batch_round_trips() {
 fn append_response_accepted_round_trips() {
     for match_index in EDGE_VALUES {
         let outcome = AppendOutcome::Accepted { match_index };
-        let body = Body::AppendResponse {
-            outcome,
-            last_log_index: match_index,
-        };
+        let body = Body::AppendResponse { outcome, last_log_index: match_index };
         assert_message_round_trips(&message(2, body));
     }
 }
@@ -290,14 +208,8 @@ fn append_response_accepted_round_trips() {
 fn append_response_rejected_round_trips() {
     for rejected_index in EDGE_VALUES {
         let hint = LogId::new(u64::MAX, rejected_index);
-        let outcome = AppendOutcome::Rejected {
-            rejected_index,
-            hint,
-        };
-        let body = Body::AppendResponse {
-            outcome,
-            last_log_index: 0,
-        };
+        let outcome = AppendOutcome::Rejected { rejected_index, hint };
+        let body = Body::AppendResponse { outcome, last_log_index: 0 };
         assert_message_round_trips(&message(2, body));
     }
 }
@@ -312,11 +224,7 @@ fn entry_record_round_trips() {
     ];
     for payload in payloads {
         for value in EDGE_VALUES {
-            let entry = Entry {
-                term: value,
-                index: u64::MAX - value,
-                payload: payload.clone(),
-            };
+            let entry = Entry { term: value, index: u64::MAX - value, payload: payload.clone() };
             assert_entry_round_trips(&entry);
         }
     }
@@ -326,31 +234,16 @@ fn entry_record_round_trips() {
 fn hard_state_round_trips() {
     for term in EDGE_VALUES {
         assert_hard_state_round_trips(&HardState { term, vote: None });
-        assert_hard_state_round_trips(&HardState {
-            term,
-            vote: Some(1),
-        });
-        assert_hard_state_round_trips(&HardState {
-            term,
-            vote: Some(u64::MAX),
-        });
+        assert_hard_state_round_trips(&HardState { term, vote: Some(1) });
+        assert_hard_state_round_trips(&HardState { term, vote: Some(u64::MAX) });
     }
 }
 
 #[test]
 fn hard_state_vote_zero_reads_none() {
-    let encoded = encode_hard_state(&HardState {
-        term: 8,
-        vote: Some(0),
-    });
+    let encoded = encode_hard_state(&HardState { term: 8, vote: Some(0) });
     let decoded = codec::decode_exact(encoded, codec::decode_hard_state);
-    assert_eq!(
-        decoded,
-        Ok(HardState {
-            term: 8,
-            vote: None
-        })
-    );
+    assert_eq!(decoded, Ok(HardState { term: 8, vote: None }));
 }
 
 #[test]
@@ -358,10 +251,7 @@ fn membership_record_round_trips() {
     assert_membership_round_trips(&Membership::default());
     assert_membership_round_trips(&Membership::with_members([u64::MAX]).unwrap());
     assert_membership_round_trips(&membership_with_learners());
-    let learners = (100..200).map(|id| Learner {
-        id,
-        pending: id % 3 == 0,
-    });
+    let learners = (100..200).map(|id| Learner { id, pending: id % 3 == 0 });
     assert_membership_round_trips(&Membership::new(1..100, learners).unwrap());
 }
 
@@ -377,94 +267,41 @@ fn membership_record_duplicate_rejected() {
 fn membership_record_zero_id_rejected() {
     let input: &[u8] = &[WIRE_VERSION, 0, 1, 0, 0];
     let error = codec::decode_membership(&mut &input[..]);
-    assert_eq!(
-        error,
-        Err(DecodeError::InvalidMembership(MembershipError::ZeroId))
-    );
+    assert_eq!(error, Err(DecodeError::InvalidMembership(MembershipError::ZeroId)));
 }
 
 #[test]
 fn message_layout_is_stable() {
     let entries = vec![
-        Entry {
-            term: 3,
-            index: 11,
-            payload: data(b"hi"),
-        },
-        Entry {
-            term: 3,
-            index: 12,
-            payload: Payload::Empty,
-        },
+        Entry { term: 3, index: 11, payload: data(b"hi") },
+        Entry { term: 3, index: 12, payload: Payload::Empty },
     ];
-    let body = Body::AppendEntries {
-        prev: LogId::new(3, 10),
-        entries,
-        commit: 9,
-    };
-    let encoded = encode_message(&Message {
-        from: 1,
-        to: 2,
-        term: 3,
-        body,
-    });
+    let body = Body::AppendEntries { prev: LogId::new(3, 10), entries, commit: 9 };
+    let encoded = encode_message(&Message { from: 1, to: 2, term: 3, body });
     let expected = [1, 3, 1, 2, 3, 3, 10, 9, 2, 0, 0, 1, 2, b'h', b'i', 0, 0, 0];
     assert_eq!(&encoded[..], expected);
 
-    let outcome = AppendOutcome::Rejected {
-        rejected_index: 300,
-        hint: LogId::new(2, 7),
-    };
-    let body = Body::AppendResponse {
-        outcome,
-        last_log_index: 8,
-    };
-    let encoded = encode_message(&Message {
-        from: 1,
-        to: 2,
-        term: 3,
-        body,
-    });
+    let outcome = AppendOutcome::Rejected { rejected_index: 300, hint: LogId::new(2, 7) };
+    let body = Body::AppendResponse { outcome, last_log_index: 8 };
+    let encoded = encode_message(&Message { from: 1, to: 2, term: 3, body });
     assert_eq!(&encoded[..], [1, 4, 1, 2, 3, 1, 0xac, 0x02, 2, 7, 8]);
 
-    let body = Body::VoteResponse {
-        granted: true,
-        last_log_index: 5,
-    };
-    let encoded = encode_message(&Message {
-        from: 1,
-        to: 2,
-        term: 3,
-        body,
-    });
+    let body = Body::VoteResponse { granted: true, last_log_index: 5 };
+    let encoded = encode_message(&Message { from: 1, to: 2, term: 3, body });
     assert_eq!(&encoded[..], [1, 2, 1, 2, 3, 1, 5]);
 
-    let body = Body::RequestVote {
-        last_log: LogId::new(2, 6),
-    };
-    let encoded = encode_message(&Message {
-        from: 1,
-        to: 2,
-        term: 3,
-        body,
-    });
+    let body = Body::RequestVote { last_log: LogId::new(2, 6) };
+    let encoded = encode_message(&Message { from: 1, to: 2, term: 3, body });
     assert_eq!(&encoded[..], [1, 1, 1, 2, 3, 2, 6]);
 }
 
 #[test]
 fn record_layout_is_stable() {
-    let encoded = encode_hard_state(&HardState {
-        term: 128,
-        vote: Some(3),
-    });
+    let encoded = encode_hard_state(&HardState { term: 128, vote: Some(3) });
     assert_eq!(&encoded[..], [1, 0x80, 0x01, 3]);
 
     let membership = Arc::new(membership_with_learners());
-    let entry = Entry {
-        term: 2,
-        index: 5,
-        payload: Payload::Membership(membership),
-    };
+    let entry = Entry { term: 2, index: 5, payload: Payload::Membership(membership) };
     let encoded = encode_entry(&entry);
     let max = [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01];
     let mut expected = vec![1, 2, 5, 2, 3, 1, 2, 3, 2, 4, 1];
@@ -477,11 +314,7 @@ fn record_layout_is_stable() {
 fn encode_fills_exact_slice() {
     let body = Body::AppendEntries {
         prev: LogId::new(1, 1),
-        entries: vec![Entry {
-            term: 1,
-            index: 2,
-            payload: data(b"payload"),
-        }],
+        entries: vec![Entry { term: 1, index: 2, payload: data(b"payload") }],
         commit: 1,
     };
     let message = message(1, body);
@@ -489,24 +322,13 @@ fn encode_fills_exact_slice() {
     let mut slice = &mut storage[..];
     codec::encode_message(&message, &mut slice);
     assert!(slice.is_empty());
-    assert_eq!(
-        codec::decode_exact(&storage[..], codec::decode_message),
-        Ok(message)
-    );
+    assert_eq!(codec::decode_exact(&storage[..], codec::decode_message), Ok(message));
 }
 
 #[test]
 fn data_payload_shares_input_memory() {
-    let entries = vec![Entry {
-        term: 1,
-        index: 1,
-        payload: data(&[7; 64]),
-    }];
-    let body = Body::AppendEntries {
-        prev: LogId::default(),
-        entries,
-        commit: 0,
-    };
+    let entries = vec![Entry { term: 1, index: 1, payload: data(&[7; 64]) }];
+    let body = Body::AppendEntries { prev: LogId::default(), entries, commit: 0 };
     let encoded = encode_message(&message(1, body));
     let input_range = encoded.as_ptr_range();
 
@@ -524,19 +346,8 @@ fn data_payload_shares_input_memory() {
 
 #[test]
 fn decode_reads_back_to_back_values() {
-    let first = message(
-        1,
-        Body::RequestVote {
-            last_log: LogId::new(1, 1),
-        },
-    );
-    let second = message(
-        2,
-        Body::VoteResponse {
-            granted: false,
-            last_log_index: 9,
-        },
-    );
+    let first = message(1, Body::RequestVote { last_log: LogId::new(1, 1) });
+    let second = message(2, Body::VoteResponse { granted: false, last_log_index: 9 });
     let mut buf = BytesMut::new();
     codec::encode_message(&first, &mut buf);
     codec::encode_message(&second, &mut buf);
@@ -549,12 +360,7 @@ fn decode_reads_back_to_back_values() {
 
 #[test]
 fn decode_exact_rejects_trailing_bytes() {
-    let message = message(
-        1,
-        Body::RequestVote {
-            last_log: LogId::new(1, 1),
-        },
-    );
+    let message = message(1, Body::RequestVote { last_log: LogId::new(1, 1) });
     let mut buf = BytesMut::new();
     codec::encode_message(&message, &mut buf);
     buf.extend_from_slice(&[0, 0]);
@@ -564,16 +370,8 @@ fn decode_exact_rejects_trailing_bytes() {
 
 #[test]
 fn decode_reads_chained_buffers() {
-    let entries = vec![Entry {
-        term: 1,
-        index: 1,
-        payload: data(&[1, 2, 3, 4, 5, 6]),
-    }];
-    let body = Body::AppendEntries {
-        prev: LogId::default(),
-        entries,
-        commit: 300,
-    };
+    let entries = vec![Entry { term: 1, index: 1, payload: data(&[1, 2, 3, 4, 5, 6]) }];
+    let body = Body::AppendEntries { prev: LogId::default(), entries, commit: 300 };
     let message = message(1, body);
     let encoded = encode_message(&message);
     for split in 0..=encoded.len() {
@@ -586,44 +384,24 @@ fn decode_reads_chained_buffers() {
 #[test]
 fn unknown_version_rejected() {
     let input: &[u8] = &[2, 1, 1, 2, 3, 0, 0];
-    assert_eq!(
-        codec::decode_message(&mut &input[..]),
-        Err(DecodeError::UnknownVersion(2))
-    );
-    assert_eq!(
-        codec::decode_entry(&mut &input[..]),
-        Err(DecodeError::UnknownVersion(2))
-    );
-    assert_eq!(
-        codec::decode_hard_state(&mut &input[..]),
-        Err(DecodeError::UnknownVersion(2))
-    );
-    assert_eq!(
-        codec::decode_membership(&mut &input[..]),
-        Err(DecodeError::UnknownVersion(2))
-    );
+    assert_eq!(codec::decode_message(&mut &input[..]), Err(DecodeError::UnknownVersion(2)));
+    assert_eq!(codec::decode_entry(&mut &input[..]), Err(DecodeError::UnknownVersion(2)));
+    assert_eq!(codec::decode_hard_state(&mut &input[..]), Err(DecodeError::UnknownVersion(2)));
+    assert_eq!(codec::decode_membership(&mut &input[..]), Err(DecodeError::UnknownVersion(2)));
 }
 
 #[test]
 fn zeroed_buffer_rejected() {
     let input = [0u8; 16];
-    assert_eq!(
-        codec::decode_message(&mut &input[..]),
-        Err(DecodeError::UnknownVersion(0))
-    );
+    assert_eq!(codec::decode_message(&mut &input[..]), Err(DecodeError::UnknownVersion(0)));
     let versioned = [WIRE_VERSION, 0, 0, 0];
-    assert_eq!(
-        codec::decode_message(&mut &versioned[..]),
-        Err(DecodeError::UnknownKind(0))
-    );
+    assert_eq!(codec::decode_message(&mut &versioned[..]), Err(DecodeError::UnknownKind(0)));
 }
 
 #[test]
 fn install_snapshot_round_trips() {
-    let meta = SnapshotMeta {
-        last: LogId::new(7, 1_000_000),
-        membership: membership_with_learners(),
-    };
+    let meta =
+        SnapshotMeta { last: LogId::new(7, 1_000_000), membership: membership_with_learners() };
     assert_message_round_trips(&message(7, Body::InstallSnapshot { meta: meta.clone() }));
     let mut encoded = Vec::new();
     codec::encode_snapshot_meta(&meta, &mut encoded);
@@ -658,20 +436,14 @@ fn unknown_message_kind_rejected() {
 #[test]
 fn unknown_payload_kind_rejected() {
     let input: &[u8] = &[WIRE_VERSION, 1, 1, 3];
-    assert_eq!(
-        codec::decode_entry(&mut &input[..]),
-        Err(DecodeError::UnknownPayload(3))
-    );
+    assert_eq!(codec::decode_entry(&mut &input[..]), Err(DecodeError::UnknownPayload(3)));
 }
 
 #[test]
 fn granted_byte_out_of_range_rejected() {
     let input: &[u8] = &[WIRE_VERSION, 2, 1, 2, 3, 2, 0];
     let error = codec::decode_message(&mut &input[..]);
-    let expected = DecodeError::FieldOutOfRange {
-        field: "granted",
-        value: 2,
-    };
+    let expected = DecodeError::FieldOutOfRange { field: "granted", value: 2 };
     assert_eq!(error, Err(expected));
 }
 
@@ -693,11 +465,7 @@ fn huge_entry_count_is_truncated() {
     let input = Bytes::from(input);
 
     let (result, largest) = largest_allocation_during(|| codec::decode_message(&mut input.clone()));
-    let expected = DecodeError::Truncated {
-        field: "entries",
-        needed: usize::MAX,
-        available: 3,
-    };
+    let expected = DecodeError::Truncated { field: "entries", needed: usize::MAX, available: 3 };
     assert_eq!(result, Err(expected));
     assert!(largest < 1024, "largest allocation was {largest} bytes");
 }
@@ -712,11 +480,7 @@ fn huge_payload_length_is_truncated() {
 
     let (result, largest) = largest_allocation_during(|| codec::decode_entry(&mut input.clone()));
     let needed = usize::try_from(1u64 << 62).unwrap_or(usize::MAX);
-    let expected = DecodeError::Truncated {
-        field: "data payload",
-        needed,
-        available: 3,
-    };
+    let expected = DecodeError::Truncated { field: "data payload", needed, available: 3 };
     assert_eq!(result, Err(expected));
     assert!(largest < 1024, "largest allocation was {largest} bytes");
 }
@@ -730,11 +494,7 @@ fn huge_member_count_is_truncated() {
 
     let (result, largest) =
         largest_allocation_during(|| codec::decode_membership(&mut input.clone()));
-    let expected = DecodeError::Truncated {
-        field: "members",
-        needed: 1_000_000_000,
-        available: 4,
-    };
+    let expected = DecodeError::Truncated { field: "members", needed: 1_000_000_000, available: 4 };
     assert_eq!(result, Err(expected));
     assert!(largest < 1024, "largest allocation was {largest} bytes");
 }
@@ -742,16 +502,9 @@ fn huge_member_count_is_truncated() {
 #[test]
 fn decode_allocation_bounded_by_input() {
     // The densest possible batch: 1000 entries of three bytes each.
-    let entries = (1..=1000).map(|index| Entry {
-        term: 0,
-        index,
-        payload: Payload::Empty,
-    });
-    let body = Body::AppendEntries {
-        prev: LogId::default(),
-        entries: entries.collect(),
-        commit: 0,
-    };
+    let entries = (1..=1000).map(|index| Entry { term: 0, index, payload: Payload::Empty });
+    let body =
+        Body::AppendEntries { prev: LogId::default(), entries: entries.collect(), commit: 0 };
     let encoded = encode_message(&message(0, body));
 
     let (result, largest) =
@@ -773,28 +526,12 @@ fn display_names_value_and_fix() {
         (DecodeError::UnknownPayload(7), "kind 7"),
         (DecodeError::TrailingBytes { count: 5 }, "5 bytes"),
         (
-            DecodeError::FieldOutOfRange {
-                field: "granted",
-                value: 3,
-            },
+            DecodeError::FieldOutOfRange { field: "granted", value: 3 },
             "granted has invalid value 3",
         ),
-        (
-            DecodeError::VarintOverflow { field: "commit" },
-            "varint in commit",
-        ),
-        (
-            DecodeError::Truncated {
-                field: "term",
-                needed: 2,
-                available: 1,
-            },
-            "inside term",
-        ),
-        (
-            DecodeError::InvalidMembership(MembershipError::DuplicateId(4)),
-            "node id 4",
-        ),
+        (DecodeError::VarintOverflow { field: "commit" }, "varint in commit"),
+        (DecodeError::Truncated { field: "term", needed: 2, available: 1 }, "inside term"),
+        (DecodeError::InvalidMembership(MembershipError::DuplicateId(4)), "node id 4"),
     ];
     for (error, fragment) in cases {
         let text = error.to_string();
@@ -833,10 +570,7 @@ fn random_membership(rng: &mut Rng) -> Membership {
     let mut learners = Vec::new();
     for id in ids {
         if rng.chance(1, 3) {
-            learners.push(Learner {
-                id,
-                pending: rng.chance(1, 2),
-            });
+            learners.push(Learner { id, pending: rng.chance(1, 2) });
         } else {
             members.push(id);
         }
@@ -880,21 +614,12 @@ fn random_batch(rng: &mut Rng, prev: LogId, max_data_len: u64) -> Vec<Entry> {
 
 fn random_message(rng: &mut Rng, max_data_len: u64) -> Message {
     let body = match rng.range(0, 6) {
-        0 => Body::RequestVote {
-            last_log: LogId::new(random_u64(rng), random_u64(rng)),
-        },
-        1 => Body::VoteResponse {
-            granted: rng.chance(1, 2),
-            last_log_index: random_u64(rng),
-        },
+        0 => Body::RequestVote { last_log: LogId::new(random_u64(rng), random_u64(rng)) },
+        1 => Body::VoteResponse { granted: rng.chance(1, 2), last_log_index: random_u64(rng) },
         2 => {
             let prev = LogId::new(random_u64(rng), random_u64(rng));
             let entries = random_batch(rng, prev, max_data_len);
-            Body::AppendEntries {
-                prev,
-                entries,
-                commit: random_u64(rng),
-            }
+            Body::AppendEntries { prev, entries, commit: random_u64(rng) }
         }
         5 => Body::InstallSnapshot {
             meta: SnapshotMeta {
@@ -903,40 +628,21 @@ fn random_message(rng: &mut Rng, max_data_len: u64) -> Message {
             },
         },
         3 => {
-            let outcome = AppendOutcome::Accepted {
-                match_index: random_u64(rng),
-            };
-            Body::AppendResponse {
-                outcome,
-                last_log_index: random_u64(rng),
-            }
+            let outcome = AppendOutcome::Accepted { match_index: random_u64(rng) };
+            Body::AppendResponse { outcome, last_log_index: random_u64(rng) }
         }
         _ => {
             let hint = LogId::new(random_u64(rng), random_u64(rng));
-            let outcome = AppendOutcome::Rejected {
-                rejected_index: random_u64(rng),
-                hint,
-            };
-            Body::AppendResponse {
-                outcome,
-                last_log_index: random_u64(rng),
-            }
+            let outcome = AppendOutcome::Rejected { rejected_index: random_u64(rng), hint };
+            Body::AppendResponse { outcome, last_log_index: random_u64(rng) }
         }
     };
-    Message {
-        from: random_u64(rng),
-        to: random_u64(rng),
-        term: random_u64(rng),
-        body,
-    }
+    Message { from: random_u64(rng), to: random_u64(rng), term: random_u64(rng), body }
 }
 
 fn random_hard_state(rng: &mut Rng) -> HardState {
     let vote = Some(random_u64(rng)).filter(|id| *id != 0 && rng.chance(2, 3));
-    HardState {
-        term: random_u64(rng),
-        vote,
-    }
+    HardState { term: random_u64(rng), vote }
 }
 
 #[test]

@@ -57,9 +57,9 @@ fn change(cluster: &mut Cluster, change: MembershipChange) {
         let leader = wait_for_leader(cluster);
         match cluster.change_membership(leader, change).unwrap() {
             Ok(_) => return,
-            Err(Error::LeaderNotReady | Error::ChangeInProgress { .. } | Error::NotLeader { .. }) => {
-                run_idle(cluster, 20)
-            }
+            Err(
+                Error::LeaderNotReady | Error::ChangeInProgress { .. } | Error::NotLeader { .. },
+            ) => run_idle(cluster, 20),
             Err(error) => panic!("{change:?} was rejected: {error}"),
         }
     }
@@ -157,7 +157,8 @@ fn leader_removes_itself() {
     assert!(!leader_membership(&cluster).contains(old));
     let term = old_node.term();
     let committed = cluster.checker.committed_len();
-    run_with_load(&mut cluster, 3_000, |c| c.now_ms > 2_000 + c.now_ms.min(0));
+    let until = cluster.now_ms + 2_000;
+    run_with_load(&mut cluster, 3_000, |c| c.now_ms >= until);
     assert!(cluster.checker.committed_len() > committed, "the remaining members commit");
     assert_eq!(cluster.node(old).unwrap().term(), term, "the removed server stopped campaigning");
 }
@@ -228,7 +229,8 @@ fn learner_promoted_while_partitioned_votes() {
     let others: Vec<NodeId> = [1, 2, 3].into_iter().filter(|id| *id != leader).collect();
     cluster.partition(&[vec![1, 2, 3], vec![4]]).unwrap();
     change(&mut cluster, MembershipChange::Promote { id: 4 });
-    let promoted = |c: &Cluster| others.iter().all(|id| c.node(*id).unwrap().membership().is_member(4));
+    let promoted =
+        |c: &Cluster| others.iter().all(|id| c.node(*id).unwrap().membership().is_member(4));
     run_with_load(&mut cluster, 3_000, promoted);
     assert!(!cluster.node(4).unwrap().membership().is_member(4), "the learner missed it");
 

@@ -4,8 +4,8 @@ mod support;
 
 use bytes::Bytes;
 use sansraft::{
-    AppendOutcome, Body, Error, HardState, Index, Input, LogId, Membership, Message, Node,
-    Output, PersistRequest, RestoreState, Role, Term,
+    AppendOutcome, Body, Error, HardState, Index, Input, LogId, Membership, Message, Node, Output,
+    PersistRequest, RestoreState, Role, Term,
 };
 use support::*;
 
@@ -208,7 +208,9 @@ fn write(state: &mut RestoreState, request: &PersistRequest) {
 fn crash_at_every_persist_point_keeps_promises() {
     let (requests, released) = follower_history();
     assert!(requests.len() >= 4, "the history should persist several times");
-    assert!(released.iter().any(|r| matches!(r.message.body, Body::VoteResponse { granted: true, .. })));
+    assert!(released
+        .iter()
+        .any(|r| matches!(r.message.body, Body::VoteResponse { granted: true, .. })));
 
     for written in 0..=requests.len() {
         let mut state = RestoreState {

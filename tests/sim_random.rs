@@ -6,7 +6,8 @@ use std::time::Instant;
 use sansraft::sim::{run_seed, RunOptions};
 
 fn seeds_from_env(default: u64) -> (u64, u64) {
-    let count = std::env::var("SANSRAFT_SEEDS").ok().and_then(|v| v.parse().ok()).unwrap_or(default);
+    let count =
+        std::env::var("SANSRAFT_SEEDS").ok().and_then(|v| v.parse().ok()).unwrap_or(default);
     let start = std::env::var("SANSRAFT_SEED_START").ok().and_then(|v| v.parse().ok()).unwrap_or(0);
     (start, count)
 }

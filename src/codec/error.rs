@@ -49,11 +49,7 @@ pub enum DecodeError {
 impl fmt::Display for DecodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            DecodeError::Truncated {
-                field,
-                needed,
-                available,
-            } => write!(
+            DecodeError::Truncated { field, needed, available } => write!(
                 f,
                 "input ends inside {field}, which needs at least {needed} bytes but has \
                  {available}; pass the complete encoded value"
@@ -74,10 +70,7 @@ impl fmt::Display for DecodeError {
                  the entry"
             ),
             DecodeError::VarintOverflow { field } => {
-                write!(
-                    f,
-                    "varint in {field} does not fit in 64 bits; the input is corrupt"
-                )
+                write!(f, "varint in {field} does not fit in 64 bits; the input is corrupt")
             }
             DecodeError::FieldOutOfRange { field, value } => {
                 write!(f, "{field} has invalid value {value}; the input is corrupt")
@@ -85,10 +78,9 @@ impl fmt::Display for DecodeError {
             DecodeError::InvalidMembership(error) => {
                 write!(f, "input holds an invalid membership: {error}")
             }
-            DecodeError::TrailingBytes { count } => write!(
-                f,
-                "{count} bytes follow the decoded value; pass exactly one encoded value"
-            ),
+            DecodeError::TrailingBytes { count } => {
+                write!(f, "{count} bytes follow the decoded value; pass exactly one encoded value")
+            }
         }
     }
 }

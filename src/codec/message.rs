@@ -33,26 +33,16 @@ pub(super) fn encode(message: &Message, buf: &mut impl BufMut) {
 
     match &message.body {
         Body::RequestVote { last_log } => put_log_id(buf, *last_log),
-        Body::VoteResponse {
-            granted,
-            last_log_index,
-        } => {
+        Body::VoteResponse { granted, last_log_index } => {
             put_bool(buf, *granted);
             put_varint(buf, *last_log_index);
         }
-        Body::AppendEntries {
-            prev,
-            entries,
-            commit,
-        } => {
+        Body::AppendEntries { prev, entries, commit } => {
             put_log_id(buf, *prev);
             put_varint(buf, *commit);
             encode_batch(*prev, entries, buf);
         }
-        Body::AppendResponse {
-            outcome,
-            last_log_index,
-        } => {
+        Body::AppendResponse { outcome, last_log_index } => {
             encode_outcome(outcome, buf);
             put_varint(buf, *last_log_index);
         }
@@ -66,15 +56,12 @@ pub(super) fn encoded_len(message: &Message) -> usize {
     let body = match &message.body {
         Body::RequestVote { last_log } => log_id_len(*last_log),
         Body::VoteResponse { last_log_index, .. } => 1 + varint_len(*last_log_index),
-        Body::AppendEntries {
-            prev,
-            entries,
-            commit,
-        } => log_id_len(*prev) + varint_len(*commit) + batch_len(*prev, entries),
-        Body::AppendResponse {
-            outcome,
-            last_log_index,
-        } => outcome_len(outcome) + varint_len(*last_log_index),
+        Body::AppendEntries { prev, entries, commit } => {
+            log_id_len(*prev) + varint_len(*commit) + batch_len(*prev, entries)
+        }
+        Body::AppendResponse { outcome, last_log_index } => {
+            outcome_len(outcome) + varint_len(*last_log_index)
+        }
         Body::InstallSnapshot { meta } => encoded_snapshot_meta_len(meta),
     };
     header + body
@@ -98,12 +85,7 @@ pub(super) fn decode<B: Buf>(buf: &mut B) -> Result<Message, DecodeError> {
     let to = get_varint(buf, "to")?;
     let term = get_varint(buf, "term")?;
     let body = decode_body(buf)?;
-    Ok(Message {
-        from,
-        to,
-        term,
-        body,
-    })
+    Ok(Message { from, to, term, body })
 }
 
 fn kind(body: &Body) -> u8 {
@@ -132,18 +114,13 @@ fn log_id_len(id: LogId) -> usize {
 fn decode_request_vote<B: Buf>(buf: &mut B) -> Result<Body, DecodeError> {
     let term = get_varint(buf, "last_log.term")?;
     let index = get_varint(buf, "last_log.index")?;
-    Ok(Body::RequestVote {
-        last_log: LogId::new(term, index),
-    })
+    Ok(Body::RequestVote { last_log: LogId::new(term, index) })
 }
 
 fn decode_vote_response<B: Buf>(buf: &mut B) -> Result<Body, DecodeError> {
     let granted = get_bool(buf, "granted")?;
     let last_log_index = get_varint(buf, "last_log_index")?;
-    Ok(Body::VoteResponse {
-        granted,
-        last_log_index,
-    })
+    Ok(Body::VoteResponse { granted, last_log_index })
 }
 
 fn decode_append_entries<B: Buf>(buf: &mut B) -> Result<Body, DecodeError> {
@@ -152,11 +129,7 @@ fn decode_append_entries<B: Buf>(buf: &mut B) -> Result<Body, DecodeError> {
     let prev = LogId::new(term, index);
     let commit = get_varint(buf, "commit")?;
     let entries = decode_batch(prev, buf)?;
-    Ok(Body::AppendEntries {
-        prev,
-        entries,
-        commit,
-    })
+    Ok(Body::AppendEntries { prev, entries, commit })
 }
 
 /// Writes the entry count and the entries, each entry's term and index as the difference
@@ -191,16 +164,9 @@ fn decode_batch(prev: LogId, buf: &mut impl Buf) -> Result<Vec<Entry>, DecodeErr
     let mut before = prev;
     for _ in 0..count {
         let term = before.term.wrapping_add(get_varint(buf, "entry term")?);
-        let index = before
-            .index
-            .wrapping_add(1)
-            .wrapping_add(get_varint(buf, "entry index")?);
+        let index = before.index.wrapping_add(1).wrapping_add(get_varint(buf, "entry index")?);
         let payload = decode_payload(buf)?;
-        entries.push(Entry {
-            term,
-            index,
-            payload,
-        });
+        entries.push(Entry { term, index, payload });
         before = LogId::new(term, index);
     }
     Ok(entries)
@@ -212,10 +178,7 @@ fn encode_outcome(outcome: &AppendOutcome, buf: &mut impl BufMut) {
             buf.put_u8(OUTCOME_ACCEPTED);
             put_varint(buf, *match_index);
         }
-        AppendOutcome::Rejected {
-            rejected_index,
-            hint,
-        } => {
+        AppendOutcome::Rejected { rejected_index, hint } => {
             buf.put_u8(OUTCOME_REJECTED);
             put_varint(buf, *rejected_index);
             put_log_id(buf, *hint);
@@ -226,10 +189,9 @@ fn encode_outcome(outcome: &AppendOutcome, buf: &mut impl BufMut) {
 fn outcome_len(outcome: &AppendOutcome) -> usize {
     match outcome {
         AppendOutcome::Accepted { match_index } => 1 + varint_len(*match_index),
-        AppendOutcome::Rejected {
-            rejected_index,
-            hint,
-        } => 1 + varint_len(*rejected_index) + log_id_len(*hint),
+        AppendOutcome::Rejected { rejected_index, hint } => {
+            1 + varint_len(*rejected_index) + log_id_len(*hint)
+        }
     }
 }
 
@@ -243,23 +205,14 @@ fn decode_append_response<B: Buf>(buf: &mut B) -> Result<Body, DecodeError> {
             let rejected_index = get_varint(buf, "rejected_index")?;
             let term = get_varint(buf, "hint.term")?;
             let index = get_varint(buf, "hint.index")?;
-            AppendOutcome::Rejected {
-                rejected_index,
-                hint: LogId::new(term, index),
-            }
+            AppendOutcome::Rejected { rejected_index, hint: LogId::new(term, index) }
         }
         tag => {
-            return Err(DecodeError::FieldOutOfRange {
-                field: "outcome",
-                value: u64::from(tag),
-            })
+            return Err(DecodeError::FieldOutOfRange { field: "outcome", value: u64::from(tag) })
         }
     };
     let last_log_index = get_varint(buf, "last_log_index")?;
-    Ok(Body::AppendResponse {
-        outcome,
-        last_log_index,
-    })
+    Ok(Body::AppendResponse { outcome, last_log_index })
 }
 
 #[cfg(test)]
@@ -272,24 +225,11 @@ mod tests {
     use crate::types::Payload;
 
     fn entry(term: u64, index: u64) -> Entry {
-        Entry {
-            term,
-            index,
-            payload: Payload::Empty,
-        }
+        Entry { term, index, payload: Payload::Empty }
     }
 
     fn append(prev: LogId, entries: Vec<Entry>) -> Message {
-        Message {
-            from: 1,
-            to: 2,
-            term: 5,
-            body: Body::AppendEntries {
-                prev,
-                entries,
-                commit: 0,
-            },
-        }
+        Message { from: 1, to: 2, term: 5, body: Body::AppendEntries { prev, entries, commit: 0 } }
     }
 
     fn round_trip(message: &Message) -> Message {
@@ -311,22 +251,14 @@ mod tests {
 
     #[test]
     fn batch_with_gaps_round_trips() {
-        let entries = vec![
-            entry(9, 3),
-            entry(2, 3),
-            entry(u64::MAX, u64::MAX),
-            entry(0, 0),
-        ];
+        let entries = vec![entry(9, 3), entry(2, 3), entry(u64::MAX, u64::MAX), entry(0, 0)];
         let message = append(LogId::new(4, 7), entries);
         assert_eq!(round_trip(&message), message);
     }
 
     #[test]
     fn batch_wraps_past_max_index() {
-        let message = append(
-            LogId::new(u64::MAX, u64::MAX),
-            vec![entry(1, 0), entry(1, 1)],
-        );
+        let message = append(LogId::new(u64::MAX, u64::MAX), vec![entry(1, 0), entry(1, 1)]);
         assert_eq!(round_trip(&message), message);
     }
 
@@ -337,11 +269,7 @@ mod tests {
         buf.extend_from_slice(&[0; 8]);
         let error = decode_batch(LogId::default(), &mut Bytes::from(buf));
         let needed = (1usize << 40).saturating_mul(MIN_BATCH_ENTRY_LEN);
-        let expected = DecodeError::Truncated {
-            field: "entries",
-            needed,
-            available: 8,
-        };
+        let expected = DecodeError::Truncated { field: "entries", needed, available: 8 };
         assert_eq!(error, Err(expected));
     }
 
@@ -356,10 +284,7 @@ mod tests {
         let mut buf = vec![KIND_APPEND_RESPONSE, 1, 2, 3, 2];
         buf.push(0);
         let error = decode(&mut &buf[..]);
-        let expected = DecodeError::FieldOutOfRange {
-            field: "outcome",
-            value: 2,
-        };
+        let expected = DecodeError::FieldOutOfRange { field: "outcome", value: 2 };
         assert_eq!(error, Err(expected));
     }
 }

@@ -33,11 +33,7 @@ pub(super) fn put_bool(buf: &mut impl BufMut, value: bool) {
 
 pub(super) fn get_u8(buf: &mut impl Buf, field: &'static str) -> Result<u8, DecodeError> {
     if !buf.has_remaining() {
-        return Err(DecodeError::Truncated {
-            field,
-            needed: 1,
-            available: 0,
-        });
+        return Err(DecodeError::Truncated { field, needed: 1, available: 0 });
     }
     Ok(buf.get_u8())
 }
@@ -46,10 +42,7 @@ pub(super) fn get_bool(buf: &mut impl Buf, field: &'static str) -> Result<bool, 
     match get_u8(buf, field)? {
         0 => Ok(false),
         1 => Ok(true),
-        value => Err(DecodeError::FieldOutOfRange {
-            field,
-            value: u64::from(value),
-        }),
+        value => Err(DecodeError::FieldOutOfRange { field, value: u64::from(value) }),
     }
 }
 
@@ -98,11 +91,7 @@ pub(super) fn get_count(
         _ => {
             let count = usize::try_from(claimed).unwrap_or(usize::MAX);
             let needed = count.saturating_mul(min_item_len);
-            Err(DecodeError::Truncated {
-                field,
-                needed,
-                available,
-            })
+            Err(DecodeError::Truncated { field, needed, available })
         }
     }
 }
@@ -136,11 +125,7 @@ mod tests {
         for value in values {
             let bytes = encode(value);
             assert_eq!(bytes.len(), varint_len(value), "length of {value}");
-            assert_eq!(
-                get_varint(&mut &bytes[..], "value"),
-                Ok(value),
-                "value {value}"
-            );
+            assert_eq!(get_varint(&mut &bytes[..], "value"), Ok(value), "value {value}");
         }
     }
 
@@ -170,9 +155,7 @@ mod tests {
 
     #[test]
     fn varint_rejects_eleventh_byte() {
-        let input = [
-            0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x81, 0x00,
-        ];
+        let input = [0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x81, 0x00];
         let error = get_varint(&mut &input[..], "term");
         assert_eq!(error, Err(DecodeError::VarintOverflow { field: "term" }));
     }
@@ -180,11 +163,7 @@ mod tests {
     #[test]
     fn varint_truncated_reports_position() {
         let error = get_varint(&mut &[0x80, 0x80][..], "commit");
-        let expected = DecodeError::Truncated {
-            field: "commit",
-            needed: 3,
-            available: 2,
-        };
+        let expected = DecodeError::Truncated { field: "commit", needed: 3, available: 2 };
         assert_eq!(error, Err(expected));
     }
 
@@ -193,13 +172,7 @@ mod tests {
         assert_eq!(get_bool(&mut &[0][..], "granted"), Ok(false));
         assert_eq!(get_bool(&mut &[1][..], "granted"), Ok(true));
         let error = get_bool(&mut &[2][..], "granted");
-        assert_eq!(
-            error,
-            Err(DecodeError::FieldOutOfRange {
-                field: "granted",
-                value: 2
-            })
-        );
+        assert_eq!(error, Err(DecodeError::FieldOutOfRange { field: "granted", value: 2 }));
     }
 
     #[test]
@@ -207,11 +180,7 @@ mod tests {
         let mut input = encode(1_000);
         input.extend_from_slice(&[0; 10]);
         let error = get_count(&mut &input[..], "entries", 3);
-        let expected = DecodeError::Truncated {
-            field: "entries",
-            needed: 3_000,
-            available: 10,
-        };
+        let expected = DecodeError::Truncated { field: "entries", needed: 3_000, available: 10 };
         assert_eq!(error, Err(expected));
     }
 
@@ -219,11 +188,8 @@ mod tests {
     fn count_max_saturates_needed() {
         let input = encode(u64::MAX);
         let error = get_count(&mut &input[..], "entries", 3);
-        let expected = DecodeError::Truncated {
-            field: "entries",
-            needed: usize::MAX,
-            available: 0,
-        };
+        let expected =
+            DecodeError::Truncated { field: "entries", needed: usize::MAX, available: 0 };
         assert_eq!(error, Err(expected));
     }
 

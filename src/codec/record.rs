@@ -38,11 +38,7 @@ pub(super) fn decode_entry(buf: &mut impl Buf) -> Result<Entry, DecodeError> {
     let term = get_varint(buf, "entry term")?;
     let index = get_varint(buf, "entry index")?;
     let payload = decode_payload(buf)?;
-    Ok(Entry {
-        term,
-        index,
-        payload,
-    })
+    Ok(Entry { term, index, payload })
 }
 
 /// Writes the payload tag and the payload, copying data bytes once.
@@ -107,7 +103,9 @@ pub(super) fn encode_snapshot_meta(meta: &SnapshotMeta, buf: &mut impl BufMut) {
 }
 
 pub(super) fn encoded_snapshot_meta_len(meta: &SnapshotMeta) -> usize {
-    varint_len(meta.last.term) + varint_len(meta.last.index) + encoded_membership_len(&meta.membership)
+    varint_len(meta.last.term)
+        + varint_len(meta.last.index)
+        + encoded_membership_len(&meta.membership)
 }
 
 pub(super) fn decode_snapshot_meta(buf: &mut impl Buf) -> Result<SnapshotMeta, DecodeError> {
@@ -160,26 +158,14 @@ mod tests {
     #[test]
     fn hard_state_stores_no_vote_as_zero() {
         let mut buf = Vec::new();
-        encode_hard_state(
-            &HardState {
-                term: 3,
-                vote: None,
-            },
-            &mut buf,
-        );
+        encode_hard_state(&HardState { term: 3, vote: None }, &mut buf);
         assert_eq!(buf, [3, 0]);
     }
 
     #[test]
     fn hard_state_vote_zero_decodes_as_none() {
         let decoded = decode_hard_state(&mut &[7u8, 0][..]).unwrap();
-        assert_eq!(
-            decoded,
-            HardState {
-                term: 7,
-                vote: None
-            }
-        );
+        assert_eq!(decoded, HardState { term: 7, vote: None });
     }
 
     #[test]
@@ -187,13 +173,7 @@ mod tests {
         let input = [2, 9, 4, 1, 7, 1];
         let membership = decode_membership(&mut &input[..]).unwrap();
         assert_eq!(membership.members(), [4, 9]);
-        assert_eq!(
-            membership.learners(),
-            [Learner {
-                id: 7,
-                pending: true
-            }]
-        );
+        assert_eq!(membership.learners(), [Learner { id: 7, pending: true }]);
     }
 
     #[test]
@@ -208,21 +188,14 @@ mod tests {
     fn membership_zero_id_is_invalid() {
         let input = [1, 0, 0];
         let error = decode_membership(&mut &input[..]);
-        assert_eq!(
-            error,
-            Err(DecodeError::InvalidMembership(MembershipError::ZeroId))
-        );
+        assert_eq!(error, Err(DecodeError::InvalidMembership(MembershipError::ZeroId)));
     }
 
     #[test]
     fn membership_learner_count_above_input() {
         let input = [0, 3, 5, 0, 6];
         let error = decode_membership(&mut &input[..]);
-        let expected = DecodeError::Truncated {
-            field: "learners",
-            needed: 6,
-            available: 3,
-        };
+        let expected = DecodeError::Truncated { field: "learners", needed: 6, available: 3 };
         assert_eq!(error, Err(expected));
     }
 
@@ -237,11 +210,7 @@ mod tests {
         let input = [PAYLOAD_DATA, 0xff, 0xff, 0x03, 1, 2];
         let error = decode_payload(&mut &input[..]);
         let needed = 0xffff;
-        let expected = DecodeError::Truncated {
-            field: "data payload",
-            needed,
-            available: 2,
-        };
+        let expected = DecodeError::Truncated { field: "data payload", needed, available: 2 };
         assert_eq!(error, Err(expected));
     }
 }

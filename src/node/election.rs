@@ -24,10 +24,13 @@ impl Node {
             self.heard_from_leader_since_tick = false;
             self.last_leader_contact_ms = Some(now_ms);
         }
-        if self.election_reset_pending {
+        // A leader has no election timer, so a reset left over from its campaign is dropped
+        // and its first tick after winning already sends heartbeats.
+        if self.election_reset_pending && self.role != Role::Leader {
             self.schedule_election_timeout();
             return Ok(());
         }
+        self.election_reset_pending = false;
 
         if self.role == Role::Leader {
             if now_ms >= self.heartbeat_deadline_ms {
@@ -74,8 +77,9 @@ impl Node {
     /// Picks a new random election deadline in `[min, max)` from now.
     fn schedule_election_timeout(&mut self) {
         self.election_reset_pending = false;
-        let timeout =
-            self.rng.range(self.config.election_timeout_min_ms, self.config.election_timeout_max_ms);
+        let timeout = self
+            .rng
+            .range(self.config.election_timeout_min_ms, self.config.election_timeout_max_ms);
         self.election_deadline_ms = self.now_ms + timeout;
     }
 
@@ -157,7 +161,7 @@ impl Node {
     }
 
     pub(super) fn handle_request_vote(&mut self, candidate: NodeId, last_log: LogId) {
-        let free_to_vote = self.vote.map_or(true, |vote| vote == candidate);
+        let free_to_vote = self.vote.is_none_or(|vote| vote == candidate);
         let up_to_date = last_log >= self.log.last_id();
         let last_log_index = self.log.last_index();
         if self.role != Role::Leader && free_to_vote && up_to_date {

@@ -21,9 +21,8 @@ impl Node {
     /// leadership may sit at higher indexes than this one, because a later leader truncated
     /// them here; keeping the queue sorted by index ends each one when its own index applies.
     pub(super) fn track_proposal(&mut self, id: LogId) {
-        let at = self
-            .proposals
-            .partition_point(|open| (open.index, open.term) <= (id.index, id.term));
+        let at =
+            self.proposals.partition_point(|open| (open.index, open.term) <= (id.index, id.term));
         self.proposals.insert(at, id);
     }
 
@@ -128,9 +127,7 @@ impl Node {
                     self.progress[at].probe_sent = false;
                     self.send_append(at, true);
                 }
-                ReplicationState::Replicate | ReplicationState::Snapshot => {
-                    self.send_heartbeat(at)
-                }
+                ReplicationState::Replicate | ReplicationState::Snapshot => self.send_heartbeat(at),
             }
         }
     }
@@ -188,7 +185,8 @@ impl Node {
         if stale || rejected_index <= progress.match_index {
             return;
         }
-        let resume = self.log.last_index_with_term_at_most(hint.index.min(rejected_index), hint.term);
+        let resume =
+            self.log.last_index_with_term_at_most(hint.index.min(rejected_index), hint.term);
         let next = (resume.index + 1).min(rejected_index);
         self.progress[at].become_probe(next);
         self.send_append(at, true);

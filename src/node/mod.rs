@@ -290,12 +290,14 @@ impl Node {
     /// elsewhere can give it work. A time at or before the last tick means "tick now": the
     /// node has a timer reset or a leader contact to stamp with the current time.
     pub fn next_deadline_ms(&self) -> Option<u64> {
-        if !self.clock_started || self.election_reset_pending || self.heard_from_leader_since_tick
-        {
+        if !self.clock_started {
             return Some(self.now_ms);
         }
         if self.role == Role::Leader {
             return Some(self.heartbeat_deadline_ms);
+        }
+        if self.election_reset_pending || self.heard_from_leader_since_tick {
+            return Some(self.now_ms);
         }
         let election = self.can_campaign().then_some(self.election_deadline_ms);
         // The leader lease ends by the clock too, and a learner that is never ticked would

@@ -297,7 +297,10 @@ impl Cluster {
         }
         let pending = self.nodes[at].disk.pending_len();
         self.trace.record(self.now_ms, || {
-            format!("node {id} crashes; {} of {pending} pending writes reach the disk", written.min(pending))
+            format!(
+                "node {id} crashes; {} of {pending} pending writes reach the disk",
+                written.min(pending)
+            )
         });
         self.nodes[at].disk.crash(written)?;
         let sim = &mut self.nodes[at];
@@ -409,9 +412,8 @@ impl Cluster {
         let failed_transfer =
             packet.snapshot_data.is_some() && self.rng.chance(self.faults.drop_per_mille, 1000);
         if self.nodes[to].node.is_none() || !self.connected(from, to) || failed_transfer {
-            self.trace.record(self.now_ms, || {
-                format!("lost {}", describe_message(&packet.message))
-            });
+            self.trace
+                .record(self.now_ms, || format!("lost {}", describe_message(&packet.message)));
             if packet.snapshot_data.is_some() {
                 self.report_snapshot_sent(from, packet.message.to, false)?;
             }
@@ -436,13 +438,20 @@ impl Cluster {
         self.drain(to)
     }
 
-    fn report_snapshot_sent(&mut self, from: usize, to: NodeId, success: bool) -> Result<(), String> {
+    fn report_snapshot_sent(
+        &mut self,
+        from: usize,
+        to: NodeId,
+        success: bool,
+    ) -> Result<(), String> {
         let Some(node) = self.nodes[from].node.as_mut() else {
             return Ok(());
         };
         match node.step(crate::Input::SnapshotSent { to, success }) {
             Ok(()) | Err(Error::SnapshotNotRequested { .. }) => self.drain(from),
-            Err(error) => Err(format!("node {} rejected a snapshot report: {error}", self.nodes[from].id)),
+            Err(error) => {
+                Err(format!("node {} rejected a snapshot report: {error}", self.nodes[from].id))
+            }
         }
     }
 
@@ -615,12 +624,16 @@ impl Cluster {
     fn on_restore_snapshot(&mut self, at: usize, meta: &crate::SnapshotMeta) -> Result<(), String> {
         let sim = &mut self.nodes[at];
         let index = meta.last.index;
-        let data = *sim.disk.snapshots.get(&index).ok_or_else(|| {
-            format!("node {} restores snapshot {index} without its data", sim.id)
-        })?;
+        let data =
+            *sim.disk.snapshots.get(&index).ok_or_else(|| {
+                format!("node {} restores snapshot {index} without its data", sim.id)
+            })?;
         if let Some(expected) = self.checker.state_at(index) {
             if expected != data {
-                return Err(format!("node {} restored snapshot {index} with a wrong state", sim.id));
+                return Err(format!(
+                    "node {} restored snapshot {index} with a wrong state",
+                    sim.id
+                ));
             }
         }
         self.trace.record(self.now_ms, || format!("node {} restores snapshot {index}", sim.id));
@@ -671,7 +684,9 @@ impl Cluster {
         let mut newest = None;
         let mut uncommitted = 0;
         for index in (node.first_log_index()..=node.last_log_id().index).rev() {
-            if let Some(crate::Entry { payload: crate::Payload::Membership(m), .. }) = node.entry(index) {
+            if let Some(crate::Entry { payload: crate::Payload::Membership(m), .. }) =
+                node.entry(index)
+            {
                 newest.get_or_insert_with(|| m.clone());
                 uncommitted += usize::from(index > node.commit_index());
                 if index <= node.commit_index() {
@@ -691,7 +706,9 @@ impl Cluster {
             ));
         }
         if node.role() == Role::Leader && uncommitted > 1 {
-            return Err(format!("leader {id} holds {uncommitted} uncommitted configuration entries"));
+            return Err(format!(
+                "leader {id} holds {uncommitted} uncommitted configuration entries"
+            ));
         }
         Ok(())
     }
@@ -709,10 +726,9 @@ impl Cluster {
         let (id, state) = (sim.id, sim.state);
         self.checker.on_apply(id, entry)?;
         match self.checker.state_at(entry.index) {
-            Some(expected) if expected != state => Err(format!(
-                "node {id} reached a different state at index {}",
-                entry.index
-            )),
+            Some(expected) if expected != state => {
+                Err(format!("node {id} reached a different state at index {}", entry.index))
+            }
             _ => Ok(()),
         }
     }
@@ -755,7 +771,10 @@ impl Cluster {
         sim.last_commit = commit;
         let status_applied = node.status().applied;
         if status_applied > sim.applied {
-            return Err(format!("node {} reports applied {status_applied} beyond its state machine", sim.id));
+            return Err(format!(
+                "node {} reports applied {status_applied} beyond its state machine",
+                sim.id
+            ));
         }
         Ok(())
     }

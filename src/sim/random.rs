@@ -115,7 +115,11 @@ fn faulty() -> Faults {
     }
 }
 
-fn run_once(seed: u64, options: &RunOptions, trace: bool) -> Result<RunSummary, (String, Vec<String>)> {
+fn run_once(
+    seed: u64,
+    options: &RunOptions,
+    trace: bool,
+) -> Result<RunSummary, (String, Vec<String>)> {
     let members: Vec<NodeId> = (1..=options.members).collect();
     let membership = Membership::with_members(members.iter().copied())
         .map_err(|error| (error.to_string(), Vec::new()))?;
@@ -133,8 +137,11 @@ fn run_once(seed: u64, options: &RunOptions, trace: bool) -> Result<RunSummary, 
         manual: false,
     };
     let mut cluster = Cluster::new(cluster_options).map_err(|m| (m, Vec::new()))?;
-    let mut driver =
-        Driver { summary: RunSummary::default(), proposals: 0, changes: options.membership_changes };
+    let mut driver = Driver {
+        summary: RunSummary::default(),
+        proposals: 0,
+        changes: options.membership_changes,
+    };
     let result = driver.run(&mut cluster, options);
     let lines = cluster.trace.lines().to_vec();
     result.map_err(|message| (message, lines))?;

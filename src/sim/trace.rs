@@ -97,7 +97,12 @@ pub fn describe_entries(entries: &[Entry]) -> String {
         [] => String::new(),
         [only] => describe_entry(only),
         [first, .., last] if entries.len() > 4 => {
-            format!("{} .. {} ({} entries)", describe_entry(first), describe_entry(last), entries.len())
+            format!(
+                "{} .. {} ({} entries)",
+                describe_entry(first),
+                describe_entry(last),
+                entries.len()
+            )
         }
         _ => entries.iter().map(describe_entry).collect::<Vec<_>>().join(" "),
     }

@@ -3,8 +3,8 @@
 
 use bytes::Bytes;
 use sansraft::{
-    AppendOutcome, Body, Config, Entry, HardState, Index, LogId, Membership, Message, Node,
-    NodeId, Output, Payload, RestoreState, Term,
+    AppendOutcome, Body, Config, Entry, HardState, Index, LogId, Membership, Message, Node, NodeId,
+    Output, Payload, RestoreState, Term,
 };
 
 /// Returns a config for `id` with the default timings and a seed derived from the id.
@@ -21,7 +21,13 @@ pub fn node(id: NodeId, members: &[NodeId]) -> Node {
 }
 
 /// Builds node `id` from a persisted term and log with entries of the given terms.
-pub fn restored(id: NodeId, members: &[NodeId], term: Term, terms: &[Term], applied: Index) -> Node {
+pub fn restored(
+    id: NodeId,
+    members: &[NodeId],
+    term: Term,
+    terms: &[Term],
+    applied: Index,
+) -> Node {
     let membership = Membership::with_members(members.iter().copied()).unwrap();
     let state = RestoreState {
         hard_state: HardState { term, vote: None },
