@@ -182,9 +182,7 @@ fn parse_mode(value: Option<String>) -> Result<Mode, String> {
     match value.as_deref() {
         Some("pipelined") => Ok(Mode::Pipelined),
         Some("lockstep") => Ok(Mode::Lockstep),
-        Some(other) => Err(format!(
-            "--mode expects pipelined or lockstep, got {other:?}"
-        )),
+        Some(other) => Err(format!("--mode expects pipelined or lockstep, got {other:?}")),
         None => Err("--mode is missing its value".into()),
     }
 }
@@ -211,6 +209,9 @@ struct MemoryStorage {
 
 impl MemoryStorage {
     fn write(&mut self, request: PersistRequest) {
+        // The harness never reports a snapshot, so the node never compacts its log.
+        assert!(request.snapshot.is_none(), "unexpected snapshot in a persist request");
+        assert!(request.compact_through.is_none(), "unexpected log compaction");
         if let Some(hard_state) = request.hard_state {
             self.hard_state = hard_state;
         }
@@ -221,10 +222,7 @@ impl MemoryStorage {
         }
         for entry in request.entries {
             let expected = self.entries.len() as Index + 1;
-            assert_eq!(
-                entry.index, expected,
-                "persisted entries must be contiguous"
-            );
+            assert_eq!(entry.index, expected, "persisted entries must be contiguous");
             self.entries.push(entry);
         }
     }
@@ -241,20 +239,13 @@ struct StateMachine {
 
 impl StateMachine {
     fn apply(&mut self, entry: Entry) {
-        assert_eq!(
-            entry.index,
-            self.last_index + 1,
-            "applied entries must be contiguous"
-        );
+        assert_eq!(entry.index, self.last_index + 1, "applied entries must be contiguous");
         self.last_index = entry.index;
         let Payload::Data(data) = entry.payload else {
             return;
         };
         let sequence = u64::from_le_bytes(data[..8].try_into().expect("payloads have 8 bytes"));
-        assert_eq!(
-            sequence, self.payloads,
-            "payloads must be applied in proposal order"
-        );
+        assert_eq!(sequence, self.payloads, "payloads must be applied in proposal order");
         self.payloads += 1;
         self.payload_bytes += data.len() as u64;
     }
@@ -289,9 +280,7 @@ impl Host {
     fn take_turn(&mut self, outbox: &mut Vec<Message>, stats: &mut Stats) -> bool {
         let received = !self.inbox.is_empty();
         for message in self.inbox.drain(..) {
-            self.node
-                .receive(message)
-                .expect("the cluster sends only valid messages");
+            self.node.receive(message).expect("the cluster sends only valid messages");
         }
         let emitted = self.drain_outputs(outbox, stats);
         received || emitted
@@ -311,9 +300,7 @@ impl Host {
             if applied == self.reported_applied {
                 return emitted;
             }
-            self.node
-                .step(Input::Applied { index: applied })
-                .expect("applied was handed out");
+            self.node.step(Input::Applied { index: applied }).expect("applied was handed out");
             self.reported_applied = applied;
         }
     }
@@ -325,18 +312,15 @@ impl Host {
                 stats.persists += 1;
                 let token = request.token;
                 self.storage.write(request);
-                self.node
-                    .persisted(token)
-                    .expect("tokens are acknowledged in order");
+                self.node.persisted(token).expect("tokens are acknowledged in order");
             }
             Output::Apply(entry) => self.state_machine.apply(entry),
             Output::Proposal { id, outcome } => {
-                assert_eq!(
-                    outcome,
-                    ProposalOutcome::Committed,
-                    "proposal {id:?} was lost"
-                );
+                assert_eq!(outcome, ProposalOutcome::Committed, "proposal {id:?} was lost");
                 self.committed_proposals += 1;
+            }
+            Output::SendSnapshot(_) | Output::RestoreSnapshot(_) => {
+                panic!("no node falls behind a snapshot in this workload")
             }
             // Role, leader and membership notifications need no action in this cluster.
             _ => {}
@@ -356,15 +340,8 @@ struct Cluster {
 impl Cluster {
     fn new(nodes: u64, wire: bool) -> Cluster {
         let membership = Membership::with_members(1..=nodes).expect("ids 1..=nodes are valid");
-        let hosts = (1..=nodes)
-            .map(|id| Host::new(id, membership.clone()))
-            .collect();
-        Cluster {
-            hosts,
-            wire,
-            outbox: Vec::new(),
-            stats: Stats::default(),
-        }
+        let hosts = (1..=nodes).map(|id| Host::new(id, membership.clone())).collect();
+        Cluster { hosts, wire, outbox: Vec::new(), stats: Stats::default() }
     }
 
     /// Runs one round: every node takes its turn in id order, and its messages are routed
@@ -388,20 +365,15 @@ impl Cluster {
                     self.stats.append_entries += entries.len() as u64;
                 }
             }
-            let message = if self.wire {
-                transcode(&message, &mut self.stats.wire_bytes)
-            } else {
-                message
-            };
+            let message =
+                if self.wire { transcode(&message, &mut self.stats.wire_bytes) } else { message };
             let at = usize::try_from(message.to - 1).expect("node ids fit in usize");
             self.hosts[at].inbox.push(message);
         }
     }
 
     fn all_applied(&self, index: Index) -> bool {
-        self.hosts
-            .iter()
-            .all(|host| host.state_machine.last_index >= index)
+        self.hosts.iter().all(|host| host.state_machine.last_index >= index)
     }
 
     /// Makes node 1 campaign and runs rounds until it leads, every node has applied the
@@ -409,9 +381,7 @@ impl Cluster {
     /// index and its term.
     fn elect(&mut self) -> (Index, Term) {
         let candidate = &mut self.hosts[0].node;
-        candidate
-            .step(Input::Campaign)
-            .expect("node 1 is a voting member");
+        candidate.step(Input::Campaign).expect("node 1 is a voting member");
         for _ in 0..1_000 {
             let active = self.round();
             let leader = &self.hosts[0].node;
@@ -428,10 +398,7 @@ impl Cluster {
 
     fn propose(&mut self, sequence: u64, payload_bytes: usize) {
         let data = make_payload(sequence, payload_bytes);
-        self.hosts[0]
-            .node
-            .propose(data)
-            .expect("node 1 leads for the whole run");
+        self.hosts[0].node.propose(data).expect("node 1 leads for the whole run");
     }
 }
 
@@ -492,17 +459,11 @@ fn run_timed(cluster: &mut Cluster, options: &Options, base: Index) -> Measureme
         match options.mode {
             Mode::Pipelined => {
                 let active = cluster.round();
-                assert!(
-                    active || count > 0,
-                    "the cluster stalled before applying everything"
-                );
+                assert!(active || count > 0, "the cluster stalled before applying everything");
             }
             Mode::Lockstep => {
                 while !cluster.all_applied(base + proposed) {
-                    assert!(
-                        cluster.round(),
-                        "the cluster stalled before applying the batch"
-                    );
+                    assert!(cluster.round(), "the cluster stalled before applying the batch");
                 }
             }
         }
@@ -511,12 +472,7 @@ fn run_timed(cluster: &mut Cluster, options: &Options, base: Index) -> Measureme
     let elapsed = start.elapsed();
     let allocations = allocation_count() - allocations_before;
     let rss_after_kib = proc_status_kib("VmRSS");
-    Measurement {
-        elapsed,
-        allocations,
-        rss_before_kib,
-        rss_after_kib,
-    }
+    Measurement { elapsed, allocations, rss_before_kib, rss_after_kib }
 }
 
 /// Checks on every node that all payloads were applied, and that node 1 still leads in the
@@ -525,46 +481,24 @@ fn check_outcome(cluster: &Cluster, options: &Options, target: Index, term: Term
     for host in &cluster.hosts {
         let id = host.node.id();
         let applied = &host.state_machine;
-        assert_eq!(
-            applied.payloads, options.entries,
-            "payload count on node {id}"
-        );
+        assert_eq!(applied.payloads, options.entries, "payload count on node {id}");
         let bytes = options.entries * options.payload_bytes as u64;
         assert_eq!(applied.payload_bytes, bytes, "payload bytes on node {id}");
-        assert_eq!(
-            applied.last_index, target,
-            "last applied index on node {id}"
-        );
-        assert_eq!(
-            host.storage.entries.len() as Index,
-            target,
-            "persisted entries on node {id}"
-        );
+        assert_eq!(applied.last_index, target, "last applied index on node {id}");
+        assert_eq!(host.storage.entries.len() as Index, target, "persisted entries on node {id}");
     }
     let leader = &cluster.hosts[0];
     assert_eq!(leader.node.role(), Role::Leader, "node 1 lost leadership");
-    assert_eq!(
-        leader.node.term(),
-        term,
-        "node 1's term changed during the run"
-    );
-    assert_eq!(
-        leader.storage.hard_state.term, term,
-        "node 1's persisted term"
-    );
-    assert_eq!(
-        leader.committed_proposals, options.entries,
-        "committed proposals on node 1"
-    );
+    assert_eq!(leader.node.term(), term, "node 1's term changed during the run");
+    assert_eq!(leader.storage.hard_state.term, term, "node 1's persisted term");
+    assert_eq!(leader.committed_proposals, options.entries, "committed proposals on node 1");
 }
 
 fn report(options: &Options, stats: &Stats, measurement: &Measurement) -> String {
     let entries = options.entries as f64;
     let seconds = measurement.elapsed.as_secs_f64();
     let payload_total = (options.entries * options.payload_bytes as u64) as f64;
-    let grown_kib = measurement
-        .rss_after_kib
-        .saturating_sub(measurement.rss_before_kib);
+    let grown_kib = measurement.rss_after_kib.saturating_sub(measurement.rss_before_kib);
     let retained_per_entry = (grown_kib * 1024) as f64 / entries;
     let fields = [
         ("core", "sansraft".to_string()),
@@ -581,37 +515,22 @@ fn report(options: &Options, stats: &Stats, measurement: &Measurement) -> String
         ("rounds", stats.rounds.to_string()),
         ("persists", stats.persists.to_string()),
         ("msgs", stats.messages.to_string()),
-        (
-            "msgs_per_entry",
-            format!("{:.2}", stats.messages as f64 / entries),
-        ),
+        ("msgs_per_entry", format!("{:.2}", stats.messages as f64 / entries)),
         ("appends", stats.appends.to_string()),
-        (
-            "entries_per_append",
-            format!("{:.2}", ratio(stats.append_entries, stats.appends)),
-        ),
+        ("entries_per_append", format!("{:.2}", ratio(stats.append_entries, stats.appends))),
         ("wire_bytes", stats.wire_bytes.to_string()),
         ("rss_before_kib", measurement.rss_before_kib.to_string()),
         ("rss_after_kib", measurement.rss_after_kib.to_string()),
         ("vm_hwm_kib", proc_status_kib("VmHWM").to_string()),
-        (
-            "retained_bytes_per_entry",
-            format!("{retained_per_entry:.0}"),
-        ),
+        ("retained_bytes_per_entry", format!("{retained_per_entry:.0}")),
         (
             "retained_bytes_per_entry_per_node",
             format!("{:.0}", retained_per_entry / options.nodes as f64),
         ),
         ("allocs", measurement.allocations.to_string()),
-        (
-            "allocs_per_entry",
-            format!("{:.2}", measurement.allocations as f64 / entries),
-        ),
+        ("allocs_per_entry", format!("{:.2}", measurement.allocations as f64 / entries)),
     ];
-    let pairs: Vec<String> = fields
-        .iter()
-        .map(|(key, value)| format!("{key}={value}"))
-        .collect();
+    let pairs: Vec<String> = fields.iter().map(|(key, value)| format!("{key}={value}")).collect();
     pairs.join(" ")
 }
 

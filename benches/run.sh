@@ -90,7 +90,7 @@ trap 'rm -f "$time_log"' EXIT
 : > "$raw"
 
 # Runs one process and appends its line, tagged with the run number, the variant and peak RSS.
-# sansraft's line names its core itself; raft-rs's line gets core=raft-rs in front.
+# sansraft's line names its core itself, and raft-rs's line gets core=raft-rs in front.
 run_one() {
   local run=$1 variant=$2 tag=$3 binary=$4 args=$5 line maxrss
   # shellcheck disable=SC2086

@@ -84,23 +84,12 @@ impl Cluster {
                 applied: 0,
             })
             .collect();
-        let mut cluster = Cluster {
-            hosts,
-            outbox: Vec::new(),
-            next_sequence: 0,
-        };
-        cluster.hosts[0]
-            .node
-            .step(Input::Campaign)
-            .expect("node 1 is a voting member");
+        let mut cluster = Cluster { hosts, outbox: Vec::new(), next_sequence: 0 };
+        cluster.hosts[0].node.step(Input::Campaign).expect("node 1 is a voting member");
         for _ in 0..20 {
             cluster.round();
         }
-        assert_eq!(
-            cluster.hosts[0].node.role(),
-            Role::Leader,
-            "node 1 won the election"
-        );
+        assert_eq!(cluster.hosts[0].node.role(), Role::Leader, "node 1 won the election");
         cluster
     }
 
@@ -134,11 +123,7 @@ impl Cluster {
     }
 
     fn min_applied(&self) -> Index {
-        self.hosts
-            .iter()
-            .map(|host| host.applied)
-            .min()
-            .expect("the cluster has nodes")
+        self.hosts.iter().map(|host| host.applied).min().expect("the cluster has nodes")
     }
 
     /// Runs `rounds` pipelined rounds of `batch` proposals each and returns the allocations
@@ -167,24 +152,16 @@ impl Cluster {
 /// acknowledged at once and dropped, applied entries are checked and dropped.
 fn take_turn(host: &mut Host, outbox: &mut Vec<Message>) {
     for message in host.inbox.drain(..) {
-        host.node
-            .receive(message)
-            .expect("the cluster sends only valid messages");
+        host.node.receive(message).expect("the cluster sends only valid messages");
     }
     while let Some(output) = host.node.poll_output() {
         match output {
             Output::Send(message) => outbox.push(message),
             Output::Persist(request) => {
-                host.node
-                    .persisted(request.token)
-                    .expect("tokens are acknowledged in order");
+                host.node.persisted(request.token).expect("tokens are acknowledged in order");
             }
             Output::Apply(entry) => {
-                assert_eq!(
-                    entry.index,
-                    host.applied + 1,
-                    "entries are applied in order"
-                );
+                assert_eq!(entry.index, host.applied + 1, "entries are applied in order");
                 host.applied = entry.index;
                 if let Payload::Data(data) = &entry.payload {
                     assert_eq!(data.len(), PAYLOAD_BYTES, "payload length");
@@ -211,14 +188,8 @@ fn batched_proposals_allocate_little_per_entry() {
     // vector grows 4, 8, 16, 32, 64 as entries are pushed (15 allocations in all). Each
     // follower's `AppendEntries` vector is allocated once (2 more). Amortized log growth
     // adds a few per thousand entries. One more allocation per entry on any node passes 2.
-    assert!(
-        per_entry >= 1.0,
-        "the payload header alone is one per entry, got {per_entry:.3}"
-    );
-    assert!(
-        per_entry <= 1.5,
-        "batch 64 allocated {per_entry:.3} times per entry, expected <= 1.5"
-    );
+    assert!(per_entry >= 1.0, "the payload header alone is one per entry, got {per_entry:.3}");
+    assert!(per_entry <= 1.5, "batch 64 allocated {per_entry:.3} times per entry, expected <= 1.5");
 }
 
 #[test]
@@ -230,8 +201,5 @@ fn single_proposals_allocate_per_message_only() {
     // Measured: 6.01 per entry. Besides the payload's shared header, each is the entry
     // vector of one output: three persist requests (one per node) and two `AppendEntries`
     // (one per follower). Amortized log growth adds a few per thousand entries.
-    assert!(
-        per_entry <= 6.1,
-        "batch 1 allocated {per_entry:.3} times per entry, expected <= 6.1"
-    );
+    assert!(per_entry <= 6.1, "batch 1 allocated {per_entry:.3} times per entry, expected <= 6.1");
 }
