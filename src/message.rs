@@ -1,5 +1,6 @@
 //! Messages exchanged between servers.
 
+use alloc::boxed::Box;
 use alloc::vec::Vec;
 
 use crate::types::{Entry, Index, LogId, NodeId, SnapshotMeta, Term};
@@ -49,8 +50,8 @@ pub enum Body {
     /// the receiver's host stores it before passing this message to its node. The receiver
     /// answers with an `AppendResponse`.
     InstallSnapshot {
-        /// What the snapshot covers.
-        meta: SnapshotMeta,
+        /// What the snapshot covers. Boxed to keep every message small.
+        meta: Box<SnapshotMeta>,
     },
     /// The answer to `AppendEntries`.
     AppendResponse {

@@ -1,5 +1,6 @@
 //! What a node emits for its host to carry out.
 
+use alloc::boxed::Box;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
@@ -68,8 +69,9 @@ pub struct PersistRequest {
     pub token: u64,
     /// The new term and vote, when they changed.
     pub hard_state: Option<HardState>,
-    /// The new latest snapshot, when one was taken or installed.
-    pub snapshot: Option<SnapshotMeta>,
+    /// The new latest snapshot, when one was taken or installed. Boxed to keep every
+    /// `Output` small, since `Apply` outputs come once per entry.
+    pub snapshot: Option<Box<SnapshotMeta>>,
     /// Entries at this index and below may be deleted: a snapshot covers them.
     pub compact_through: Option<Index>,
     /// Remove durable entries from this index on, before appending.

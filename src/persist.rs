@@ -1,5 +1,6 @@
 //! Persist requests, their tokens, and which log prefix is durable.
 
+use alloc::boxed::Box;
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 
@@ -18,13 +19,14 @@ pub(crate) struct PersistTracker {
     next_token: u64,
     acknowledged: u64,
     hard_state_dirty: bool,
-    snapshot: Option<SnapshotMeta>,
+    snapshot: Option<Box<SnapshotMeta>>,
     compact_through: Option<Index>,
     truncate_from: Option<Index>,
     entries: Vec<Entry>,
     /// Token and last log index of each issued, unacknowledged request.
     outstanding: VecDeque<(u64, Index)>,
     durable_index: Index,
+    last_batch_len: usize,
 }
 
 impl PersistTracker {
@@ -39,6 +41,7 @@ impl PersistTracker {
             entries: Vec::new(),
             outstanding: VecDeque::new(),
             durable_index,
+            last_batch_len: 0,
         }
     }
 
@@ -63,6 +66,11 @@ impl PersistTracker {
     }
 
     pub(crate) fn append(&mut self, entry: Entry) {
+        if self.entries.capacity() == 0 {
+            // Batches tend to repeat their size, so start at the last one's length instead
+            // of growing through every power of two.
+            self.entries.reserve(self.last_batch_len.max(1));
+        }
         self.entries.push(entry);
     }
 
@@ -70,7 +78,7 @@ impl PersistTracker {
     /// through `compact_through` may be deleted.
     pub(crate) fn record_snapshot(&mut self, meta: SnapshotMeta, compact_through: Index) {
         self.entries.retain(|entry| entry.index > compact_through);
-        self.snapshot = Some(meta);
+        self.snapshot = Some(Box::new(meta));
         self.compact_through = Some(self.compact_through.unwrap_or(0).max(compact_through));
     }
 
@@ -108,6 +116,9 @@ impl PersistTracker {
         }
         let token = self.next_token;
         self.next_token += 1;
+        if !self.entries.is_empty() {
+            self.last_batch_len = self.entries.len();
+        }
         self.outstanding.push_back((token, last_index));
         let request = PersistRequest {
             token,

@@ -402,7 +402,7 @@ fn zeroed_buffer_rejected() {
 fn install_snapshot_round_trips() {
     let meta =
         SnapshotMeta { last: LogId::new(7, 1_000_000), membership: membership_with_learners() };
-    assert_message_round_trips(&message(7, Body::InstallSnapshot { meta: meta.clone() }));
+    assert_message_round_trips(&message(7, Body::InstallSnapshot { meta: Box::new(meta.clone()) }));
     let mut encoded = Vec::new();
     codec::encode_snapshot_meta(&meta, &mut encoded);
     assert_eq!(encoded.len(), codec::encoded_snapshot_meta_len(&meta));
@@ -622,10 +622,10 @@ fn random_message(rng: &mut Rng, max_data_len: u64) -> Message {
             Body::AppendEntries { prev, entries, commit: random_u64(rng) }
         }
         5 => Body::InstallSnapshot {
-            meta: SnapshotMeta {
+            meta: Box::new(SnapshotMeta {
                 last: LogId::new(random_u64(rng), random_u64(rng)),
                 membership: random_membership(rng),
-            },
+            }),
         },
         3 => {
             let outcome = AppendOutcome::Accepted { match_index: random_u64(rng) };

@@ -1,5 +1,6 @@
 //! Message layouts: the kind byte, the header fields and each body.
 
+use alloc::boxed::Box;
 use alloc::vec::Vec;
 
 use bytes::{Buf, BufMut};
@@ -99,7 +100,7 @@ fn kind(body: &Body) -> u8 {
 }
 
 fn decode_install_snapshot<B: Buf>(buf: &mut B) -> Result<Body, DecodeError> {
-    Ok(Body::InstallSnapshot { meta: decode_snapshot_meta(buf)? })
+    Ok(Body::InstallSnapshot { meta: Box::new(decode_snapshot_meta(buf)?) })
 }
 
 fn put_log_id(buf: &mut impl BufMut, id: LogId) {

@@ -21,6 +21,11 @@ impl Node {
     /// leadership may sit at higher indexes than this one, because a later leader truncated
     /// them here; keeping the queue sorted by index ends each one when its own index applies.
     pub(super) fn track_proposal(&mut self, id: LogId) {
+        let in_order = self.proposals.back().is_none_or(|last| last.index < id.index);
+        if in_order {
+            self.proposals.push_back(id);
+            return;
+        }
         let at =
             self.proposals.partition_point(|open| (open.index, open.term) <= (id.index, id.term));
         self.proposals.insert(at, id);

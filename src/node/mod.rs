@@ -440,7 +440,7 @@ impl Node {
             Body::AppendResponse { outcome, last_log_index } => {
                 self.handle_append_response(from, outcome, last_log_index)
             }
-            Body::InstallSnapshot { meta } => self.handle_install_snapshot(from, meta),
+            Body::InstallSnapshot { meta } => self.handle_install_snapshot(from, *meta),
         }
         Ok(())
     }

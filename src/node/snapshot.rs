@@ -1,5 +1,6 @@
 //! Snapshots: compacting the log, sending a snapshot to a lagging peer, and installing one.
 
+use alloc::boxed::Box;
 use alloc::sync::Arc;
 
 use super::Node;
@@ -56,7 +57,7 @@ impl Node {
         let progress = &mut self.progress[at];
         progress.become_snapshot(meta.last.index);
         let to = progress.id;
-        let body = Body::InstallSnapshot { meta };
+        let body = Body::InstallSnapshot { meta: Box::new(meta) };
         let message = Message { from: self.config.id, to, term: self.term, body };
         self.outputs.push_back(Output::SendSnapshot(message));
         true

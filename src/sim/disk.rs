@@ -91,7 +91,7 @@ impl Disk {
                     request.token, meta.last.index
                 ));
             }
-            self.snapshot = Some(meta.clone());
+            self.snapshot = Some((**meta).clone());
             self.snapshots.retain(|index, _| *index >= meta.last.index);
         }
         if let Some(through) = request.compact_through {
