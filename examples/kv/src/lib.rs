@@ -1,0 +1,19 @@
+//! A replicated key-value store on the sansraft core: the reference host.
+//!
+//! Each node is one process: a tokio task owns the Raft node ([`host`]), peers exchange
+//! messages over TCP ([`transport`]), the log lives in CRC-checked segment files fsynced
+//! with group commit ([`storage`]), the state machine is a key-value map with snapshots
+//! ([`state`], [`snapshot`]), and clients use HTTP ([`http`]). The [`demo`] starts a
+//! cluster of such processes, writes through it while killing and restarting the leader,
+//! and checks that every node ends with every acknowledged write.
+
+pub mod cli;
+pub mod demo;
+pub mod host;
+pub mod http;
+pub mod identity;
+pub mod snapshot;
+pub mod state;
+pub mod status;
+pub mod storage;
+pub mod transport;
