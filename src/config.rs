@@ -27,6 +27,10 @@ pub struct Config {
     /// A pending learner counts as caught up while its match index is within this many
     /// entries of the leader's last index.
     pub promotion_max_lag_entries: u64,
+    /// Whether a leader steps down when a majority of members has not answered it within
+    /// the minimum election timeout, so a leader cut off in a minority stops accepting
+    /// proposals that cannot commit.
+    pub check_quorum: bool,
     /// How many entries before a snapshot point stay in the log after compaction, so that
     /// a follower a little behind gets entries instead of a whole snapshot.
     pub snapshot_trailing_entries: u64,
@@ -37,7 +41,8 @@ pub struct Config {
 
 impl Config {
     /// Returns a configuration with defaults suited to a LAN: election timeout 150..300 ms,
-    /// heartbeat 50 ms, appends of up to 1 MiB or 4096 entries, 256 appends in flight, and
+    /// heartbeat 50 ms, appends of up to 1 MiB or 4096 entries, 256 appends in flight, quorum
+    /// checks on, and
     /// promotion of a pending learner once it stays within 1000 entries for 1000 ms, and
     /// 1000 entries kept before a snapshot point.
     pub fn new(id: NodeId) -> Self {
@@ -50,6 +55,7 @@ impl Config {
             max_append_entries: 4096,
             max_inflight_appends: 256,
             seed: id,
+            check_quorum: true,
             snapshot_trailing_entries: 1000,
             promotion_max_lag_entries: 1000,
             promotion_hold_ms: 1000,

@@ -210,3 +210,30 @@ fn new_leader_first_tick_sends_heartbeats() {
     receivers.sort_unstable();
     assert_eq!(receivers, vec![2, 3]);
 }
+
+#[test]
+fn leader_without_quorum_steps_down() {
+    let mut leader = elected_leader(1, &[1, 2, 3]);
+    for now in (50..=200).step_by(50) {
+        leader.tick(now).unwrap();
+        drain_persisting(&mut leader);
+        if now < 150 {
+            assert_eq!(leader.role(), Role::Leader, "stepped down early at {now} ms");
+        }
+    }
+    assert_eq!(leader.role(), Role::Follower);
+    assert_eq!(leader.leader(), None);
+    assert_eq!(leader.term(), 1);
+}
+
+#[test]
+fn leader_with_quorum_keeps_leading() {
+    let mut leader = elected_leader(1, &[1, 2, 3]);
+    for now in (50..=1_000).step_by(50) {
+        leader.tick(now).unwrap();
+        drain_persisting(&mut leader);
+        leader.receive(accepted(2, 1, 1, 0, 0)).unwrap();
+        drain_persisting(&mut leader);
+    }
+    assert_eq!(leader.role(), Role::Leader);
+}

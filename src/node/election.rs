@@ -37,6 +37,14 @@ impl Node {
                 self.heartbeat_deadline_ms = now_ms + self.config.heartbeat_interval_ms;
                 self.send_heartbeats();
             }
+            if self.config.check_quorum && now_ms >= self.quorum_check_deadline_ms {
+                self.quorum_check_deadline_ms = now_ms + self.config.election_timeout_min_ms;
+                if !self.quorum_active() {
+                    self.become_follower(self.term, None);
+                    self.set_leader(None);
+                    return Ok(());
+                }
+            }
             self.check_promotions();
         } else if now_ms >= self.election_deadline_ms {
             self.handle_election_timeout();
@@ -205,6 +213,7 @@ impl Node {
     fn become_leader(&mut self) {
         self.role = Role::Leader;
         self.heartbeat_deadline_ms = self.now_ms + self.config.heartbeat_interval_ms;
+        self.quorum_check_deadline_ms = self.now_ms + self.config.election_timeout_min_ms;
         self.outputs.push_back(Output::RoleChanged { role: Role::Leader, term: self.term });
         self.set_leader(Some(self.config.id));
         self.reset_progress();
@@ -217,6 +226,19 @@ impl Node {
         for at in 0..self.progress.len() {
             self.send_append(at, true);
         }
+    }
+
+    /// Returns true when a majority of members, counting this leader if it is one, answered
+    /// within the minimum election timeout.
+    fn quorum_active(&self) -> bool {
+        let window_start = self.now_ms.saturating_sub(self.config.election_timeout_min_ms);
+        let own = self.config.id;
+        let answered = self
+            .progress
+            .iter()
+            .filter(|p| p.last_response_ms.is_some_and(|at| at >= window_start))
+            .map(|p| p.id);
+        self.configs.current().has_quorum(answered.chain(core::iter::once(own)))
     }
 
     /// Builds progress for every other server in the configuration. A voter that reported

@@ -156,6 +156,7 @@ pub struct Node {
     voter_last_index: Vec<(NodeId, Index)>,
     progress: Vec<Progress>,
     heartbeat_deadline_ms: u64,
+    quorum_check_deadline_ms: u64,
 
     persist: PersistTracker,
     gated: VecDeque<(u64, Message)>,
@@ -216,6 +217,7 @@ impl Node {
             voter_last_index: Vec::new(),
             progress: Vec::new(),
             heartbeat_deadline_ms: 0,
+            quorum_check_deadline_ms: 0,
             persist: PersistTracker::new(durable_index),
             gated: VecDeque::new(),
             outputs: VecDeque::new(),

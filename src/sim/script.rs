@@ -18,7 +18,8 @@
 //!
 //! ```text
 //! cluster members 1 2 3 [learners 4 5*] [joining 6] [election 150..300] [heartbeat 50]
-//!         [max-append-entries 64] [max-inflight 8] [snapshot-trailing-entries 0] [seed 7]
+//!         [max-append-entries 64] [max-inflight 8] [snapshot-trailing-entries 0]
+//!         [check-quorum on|off] [seed 7]
 //! ```
 //!
 //! `learners` lists learners of the bootstrap configuration, and `5*` marks learner 5 as
@@ -26,7 +27,8 @@
 //! `election` sets the election timeout range and `heartbeat` the heartbeat interval in ms.
 //! The `max-` options cap the entries of one `AppendEntries` and the appends in flight per
 //! follower, and `snapshot-trailing-entries` sets how many entries before a snapshot point
-//! stay in the log. Unset options keep the defaults of [`Config::new`](crate::Config::new); the
+//! stay in the log. `check-quorum off` keeps a leader leading when no majority answers it.
+//! Unset options keep the defaults of [`Config::new`](crate::Config::new); the
 //! seed defaults to 1. Every node's clock starts at time 0.
 //!
 //! Time and timers:

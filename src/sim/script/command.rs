@@ -51,6 +51,7 @@ pub(super) struct ClusterSpec {
     pub(super) max_append_entries: Option<usize>,
     pub(super) max_inflight_appends: Option<usize>,
     pub(super) snapshot_trailing_entries: Option<u64>,
+    pub(super) check_quorum: Option<bool>,
     pub(super) seed: Option<u64>,
 }
 
@@ -367,10 +368,20 @@ fn parse_cluster(words: &mut Words<'_>) -> Result<ClusterSpec, String> {
                 spec.snapshot_trailing_entries = Some(count);
             }
             "seed" => spec.seed = Some(words.number("seed")?),
+            "check-quorum" => {
+                spec.check_quorum = match words.next("on or off")? {
+                    "on" => Some(true),
+                    "off" => Some(false),
+                    other => {
+                        return Err(format!("invalid check-quorum `{other}`; expected on or off"))
+                    }
+                };
+            }
             other => {
                 return Err(format!(
                     "unknown cluster option `{other}`; expected members, learners, joining, \
-                     election, heartbeat, max-append-entries, max-inflight, snapshot-trailing-entries or seed"
+                     election, heartbeat, max-append-entries, max-inflight, \
+                     snapshot-trailing-entries, check-quorum or seed"
                 ))
             }
         }

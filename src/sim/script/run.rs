@@ -74,6 +74,9 @@ fn build_cluster(spec: &ClusterSpec) -> Result<Cluster, String> {
     if let Some(count) = spec.snapshot_trailing_entries {
         node_config.snapshot_trailing_entries = count;
     }
+    if let Some(check_quorum) = spec.check_quorum {
+        node_config.check_quorum = check_quorum;
+    }
     node_config.validate().map_err(|error| format!("invalid node settings: {error}"))?;
     let options = ClusterOptions {
         membership,
