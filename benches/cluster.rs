@@ -8,8 +8,8 @@
 //! A node's turn steps every message in its inbox, then drains its outputs until none are
 //! left: messages go to an outbox, persist requests are written to an in-memory log and
 //! acknowledged at once, and committed entries go to a checking state machine. After the
-//! turn the outbox is routed, so a node later in the round sees the messages in the same
-//! round and an earlier node sees them in the next one.
+//! turn the outbox is routed, so a node later in the round handles the messages in the same
+//! round and an earlier node handles them in the next one.
 //!
 //! `cargo bench --bench cluster -- --help` lists the options.
 
