@@ -410,3 +410,233 @@ fn create_segment(
     sync_dir(dir)?;
     Ok((file, Segment { sequence, path, max_entry_index: 0 }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sansraft::{LogId, Membership};
+
+    fn entry(term: u64, index: Index) -> Entry {
+        let data = Bytes::from(format!("entry {index} of term {term}"));
+        Entry { term, index, payload: sansraft::Payload::Data(data) }
+    }
+
+    fn request(token: u64) -> PersistRequest {
+        PersistRequest {
+            token,
+            hard_state: None,
+            snapshot: None,
+            compact_through: None,
+            truncate_from: None,
+            entries: Vec::new(),
+        }
+    }
+
+    fn append(
+        log: &mut SegmentLog,
+        token: u64,
+        term: u64,
+        indexes: std::ops::RangeInclusive<Index>,
+    ) {
+        let mut request = request(token);
+        request.hard_state = Some(HardState { term, vote: Some(1) });
+        request.entries = indexes.map(|index| entry(term, index)).collect();
+        log.write(&request).unwrap();
+        log.sync().unwrap();
+    }
+
+    fn indexes(entries: &[Entry]) -> Vec<Index> {
+        entries.iter().map(|entry| entry.index).collect()
+    }
+
+    fn open(dir: &Path) -> (SegmentLog, Recovered) {
+        SegmentLog::open(dir, LogOptions::default()).unwrap()
+    }
+
+    #[test]
+    fn appended_entries_recover() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut log, recovered) = open(dir.path());
+        assert!(recovered.entries.is_empty());
+        assert_eq!(recovered.hard_state, HardState::default());
+        append(&mut log, 1, 1, 1..=3);
+        append(&mut log, 2, 2, 4..=5);
+        drop(log);
+
+        let (_, recovered) = open(dir.path());
+        assert_eq!(recovered.hard_state, HardState { term: 2, vote: Some(1) });
+        assert_eq!(indexes(&recovered.entries), [1, 2, 3, 4, 5]);
+        assert_eq!(recovered.entries[3], entry(2, 4));
+        assert_eq!(recovered.torn_tail, None);
+        assert_eq!(recovered.snapshot, None);
+    }
+
+    #[test]
+    fn truncation_replays_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut log, _) = open(dir.path());
+        append(&mut log, 1, 1, 1..=10);
+        let mut replace = request(2);
+        replace.hard_state = Some(HardState { term: 3, vote: None });
+        replace.truncate_from = Some(6);
+        replace.entries = vec![entry(3, 6), entry(3, 7)];
+        log.write(&replace).unwrap();
+        log.sync().unwrap();
+        drop(log);
+
+        let (_, recovered) = open(dir.path());
+        assert_eq!(indexes(&recovered.entries), [1, 2, 3, 4, 5, 6, 7]);
+        assert_eq!(recovered.entries[5], entry(3, 6));
+        assert_eq!(recovered.entries[4], entry(1, 5));
+    }
+
+    #[test]
+    fn torn_tail_is_cut_off() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut log, _) = open(dir.path());
+        append(&mut log, 1, 1, 1..=4);
+        let newest = log.segment_paths().pop().unwrap();
+        drop(log);
+        let intact_len = fs::metadata(&newest).unwrap().len();
+        let mut file = OpenOptions::new().append(true).open(&newest).unwrap();
+        // A header that promises 100 bytes of body, followed by only 5 of them.
+        file.write_all(&100u32.to_le_bytes()).unwrap();
+        file.write_all(&[0xab; 4 + 5]).unwrap();
+        drop(file);
+
+        let (_, recovered) = open(dir.path());
+        let torn = recovered.torn_tail.expect("the partial record is reported");
+        assert_eq!(torn.path, newest);
+        assert_eq!(torn.offset, intact_len);
+        assert_eq!(torn.dropped_bytes, 13);
+        assert_eq!(fs::metadata(&newest).unwrap().len(), intact_len);
+        assert_eq!(indexes(&recovered.entries), [1, 2, 3, 4]);
+
+        let (_, again) = open(dir.path());
+        assert_eq!(again.torn_tail, None);
+        assert_eq!(indexes(&again.entries), [1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn crc_mismatch_before_end_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut log, _) = open(dir.path());
+        append(&mut log, 1, 1, 1..=6);
+        let newest = log.segment_paths().pop().unwrap();
+        drop(log);
+        let mut contents = fs::read(&newest).unwrap();
+        let scan = scan_segment(&Bytes::from(contents.clone())).unwrap();
+        let third_entry = scan
+            .records
+            .iter()
+            .filter(|positioned| matches!(positioned.record, Record::Entry(_)))
+            .nth(2)
+            .unwrap()
+            .offset;
+        contents[third_entry as usize + 12] ^= 0x40;
+        fs::write(&newest, &contents).unwrap();
+
+        let error = SegmentLog::open(dir.path(), LogOptions::default()).unwrap_err();
+        match &error {
+            StorageError::Corrupt { path, offset, reason } => {
+                assert_eq!(path, &newest);
+                assert_eq!(*offset, third_entry);
+                assert!(reason.contains("CRC mismatch"), "{reason}");
+            }
+            other => panic!("expected a corruption error, got {other}"),
+        }
+        let text = error.to_string();
+        assert!(text.contains(&newest.display().to_string()), "{text}");
+        assert!(text.contains(&format!("byte offset {third_entry}")), "{text}");
+    }
+
+    #[test]
+    fn torn_record_in_older_segment_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut log, _) = open(dir.path());
+        append(&mut log, 1, 1, 1..=3);
+        let older = log.segment_paths().pop().unwrap();
+        drop(log);
+        // Opening again starts a new segment, so the damaged one is no longer the newest.
+        let (log, _) = open(dir.path());
+        drop(log);
+        let contents = fs::read(&older).unwrap();
+        fs::write(&older, &contents[..contents.len() - 3]).unwrap();
+
+        let error = SegmentLog::open(dir.path(), LogOptions::default()).unwrap_err();
+        assert!(matches!(&error, StorageError::Corrupt { path, .. } if *path == older), "{error}");
+        assert!(error.to_string().contains("not the newest"), "{error}");
+    }
+
+    #[test]
+    fn compaction_deletes_old_segments() {
+        let dir = tempfile::tempdir().unwrap();
+        let options = LogOptions { segment_bytes: 300 };
+        let (mut log, _) = SegmentLog::open(dir.path(), options).unwrap();
+        for (token, first) in (1..=10).zip((1..).step_by(5)) {
+            append(&mut log, token, 1, first..=first + 4);
+        }
+        let before = log.segment_paths();
+        assert!(before.len() >= 5, "{} segments", before.len());
+
+        let membership = Membership::with_members([1, 2, 3]).unwrap();
+        let meta = SnapshotMeta { last: LogId::new(1, 40), membership };
+        let mut compact = request(11);
+        compact.snapshot = Some(Box::new(meta.clone()));
+        compact.compact_through = Some(35);
+        log.write(&compact).unwrap();
+        let deleted = log.sync().unwrap();
+        let after = log.segment_paths();
+        assert!(deleted > 0);
+        assert_eq!(after[0], before[deleted], "only the oldest segments are deleted");
+        for path in &before[..deleted] {
+            assert!(!path.exists(), "{} still exists", path.display());
+        }
+        drop(log);
+
+        let (_, recovered) = SegmentLog::open(dir.path(), options).unwrap();
+        assert_eq!(recovered.snapshot, Some(meta));
+        assert_eq!(recovered.compact_through, 35);
+        assert_eq!(indexes(&recovered.entries), (36..=50).collect::<Vec<_>>());
+        assert_eq!(recovered.hard_state, HardState { term: 1, vote: Some(1) });
+    }
+
+    #[test]
+    fn installed_snapshot_replaces_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut log, _) = open(dir.path());
+        append(&mut log, 1, 1, 1..=5);
+        let meta = SnapshotMeta { last: LogId::new(2, 100), membership: Membership::default() };
+        let mut install = request(2);
+        install.hard_state = Some(HardState { term: 2, vote: None });
+        install.snapshot = Some(Box::new(meta.clone()));
+        install.compact_through = Some(100);
+        install.truncate_from = Some(1);
+        install.entries = vec![entry(2, 101)];
+        log.write(&install).unwrap();
+        log.sync().unwrap();
+        drop(log);
+
+        let (_, recovered) = open(dir.path());
+        assert_eq!(recovered.snapshot, Some(meta));
+        assert_eq!(indexes(&recovered.entries), [101]);
+    }
+
+    #[test]
+    fn gap_after_compaction_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut log, _) = open(dir.path());
+        append(&mut log, 1, 1, 1..=3);
+        let newest = log.segment_paths().pop().unwrap();
+        drop(log);
+        // Rewrite the segment so that entries start at 5 with nothing compacted.
+        let mut contents = SEGMENT_MAGIC.to_vec();
+        for index in 5..=6 {
+            Record::Entry(entry(1, index)).encode_into(&mut contents);
+        }
+        fs::write(&newest, contents).unwrap();
+
+        let error = SegmentLog::open(dir.path(), LogOptions::default()).unwrap_err();
+        assert!(error.to_string().contains("entries start at index 5"), "{error}");
+    }
+}
