@@ -379,6 +379,14 @@ enum sansraft_message_kind
    * A leader sends a snapshot; its data travels beside the message.
    */
   SANSRAFT_MESSAGE_INSTALL_SNAPSHOT = 5,
+  /**
+   * A server asks whether it could win an election, before starting one.
+   */
+  SANSRAFT_MESSAGE_PRE_VOTE = 6,
+  /**
+   * The response to a pre-vote request.
+   */
+  SANSRAFT_MESSAGE_PRE_VOTE_RESPONSE = 7,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L

@@ -31,6 +31,10 @@ pub struct Config {
     /// the minimum election timeout, so a leader cut off in a minority stops accepting
     /// proposals that cannot commit.
     pub check_quorum: bool,
+    /// Whether a server whose election timeout fires first asks the members whether it
+    /// could win (pre-vote) and campaigns only if a majority says yes. A server that was
+    /// cut off then returns without a higher term that would depose a working leader.
+    pub pre_vote: bool,
     /// How many entries before a snapshot point stay in the log after compaction, so that
     /// a follower a little behind gets entries instead of a whole snapshot.
     pub snapshot_trailing_entries: u64,
@@ -42,7 +46,7 @@ pub struct Config {
 impl Config {
     /// Returns a configuration with defaults suited to a LAN: election timeout 150..300 ms,
     /// heartbeat 50 ms, appends of up to 1 MiB or 4096 entries, 256 appends in flight, quorum
-    /// checks on, and
+    /// checks and pre-vote on, and
     /// promotion of a pending learner once it stays within 1000 entries for 1000 ms, and
     /// 1000 entries kept before a snapshot point.
     pub fn new(id: NodeId) -> Self {
@@ -56,6 +60,7 @@ impl Config {
             max_inflight_appends: 256,
             seed: id,
             check_quorum: true,
+            pre_vote: true,
             snapshot_trailing_entries: 1000,
             promotion_max_lag_entries: 1000,
             promotion_hold_ms: 1000,

@@ -29,6 +29,17 @@ pub enum Body {
         /// The candidate's last log entry.
         last_log: LogId,
     },
+    /// A server asks whether it could win an election in the message's term, before
+    /// starting one. Nobody changes term or vote for it.
+    PreVote {
+        /// The asking server's last log entry.
+        last_log: LogId,
+    },
+    /// The answer to `PreVote`: a grant carries the requested term, a refusal the voter's.
+    PreVoteResponse {
+        /// Whether the voter would grant its vote.
+        granted: bool,
+    },
     /// The answer to `RequestVote`.
     VoteResponse {
         /// Whether the vote was granted.
@@ -91,6 +102,8 @@ impl Body {
             Body::AppendEntries { .. } => "AppendEntries",
             Body::AppendResponse { .. } => "AppendResponse",
             Body::InstallSnapshot { .. } => "InstallSnapshot",
+            Body::PreVote { .. } => "PreVote",
+            Body::PreVoteResponse { .. } => "PreVoteResponse",
         }
     }
 }

@@ -17,8 +17,22 @@ fn follower_campaigns_after_random_timeout() {
         deadlines.push(deadline);
 
         node.tick(deadline - 1).unwrap();
-        assert_eq!(node.role(), Role::Follower);
+        assert!(sent(&drain_persisting(&mut node)).is_empty(), "asked for votes early");
         node.tick(deadline).unwrap();
+
+        // The election opens with a pre-vote round for term 1, which changes no term.
+        let requests = sent(&drain_persisting(&mut node));
+        let pre_votes: Vec<_> = requests
+            .iter()
+            .filter(|m| matches!(m.body, Body::PreVote { .. }) && m.term == 1)
+            .map(|m| m.to)
+            .collect();
+        assert_eq!(pre_votes.len(), 2, "pre-votes sent: {requests:?}");
+        assert_eq!(node.term(), 0);
+
+        let voter = pre_votes[0];
+        let grant = message(voter, id, 1, Body::PreVoteResponse { granted: true });
+        node.receive(grant).unwrap();
         assert_eq!(node.role(), Role::Candidate);
         assert_eq!(node.term(), 1);
     }
@@ -51,7 +65,8 @@ fn follower_behind_known_commit_never_campaigns() {
 
     for now in (100..5_000).step_by(50) {
         node.tick(now).unwrap();
-        drain_persisting(&mut node);
+        let requests = sent(&drain_persisting(&mut node));
+        assert!(requests.is_empty(), "asked for votes at {now} ms: {requests:?}");
         assert_eq!(node.role(), Role::Follower, "campaigned at {now} ms");
     }
     assert_eq!(node.term(), 1);
@@ -236,4 +251,39 @@ fn leader_with_quorum_keeps_leading() {
         drain_persisting(&mut leader);
     }
     assert_eq!(leader.role(), Role::Leader);
+}
+
+#[test]
+fn timeout_without_pre_vote_campaigns_at_once() {
+    let mut config = config(1);
+    config.pre_vote = false;
+    let membership = sansraft::Membership::with_members([1, 2, 3]).unwrap();
+    let mut node = sansraft::Node::new(config, membership).unwrap();
+    node.tick(0).unwrap();
+    let deadline = node.next_deadline_ms().unwrap();
+    node.tick(deadline).unwrap();
+    assert_eq!(node.role(), Role::Candidate);
+    assert_eq!(node.term(), 1);
+}
+
+#[test]
+fn pre_vote_changes_no_term() {
+    let mut voter = node(2, &[1, 2, 3]);
+    voter.receive(message(3, 2, 5, Body::PreVote { last_log: LogId::new(0, 0) })).unwrap();
+    let answers = sent(&drain_persisting(&mut voter));
+    assert_eq!(answers[0].body, Body::PreVoteResponse { granted: true });
+    assert_eq!(answers[0].term, 5);
+    assert_eq!(voter.term(), 0);
+    assert_eq!(voter.status().vote, None);
+}
+
+#[test]
+fn pre_vote_refused_while_leader_heard() {
+    let mut voter = node(2, &[1, 2, 3]);
+    voter.receive(append(1, 2, 1, LogId::new(0, 0), Vec::new(), 0)).unwrap();
+    drain_persisting(&mut voter);
+    voter.receive(message(3, 2, 2, Body::PreVote { last_log: LogId::new(0, 0) })).unwrap();
+    let answers = sent(&drain_persisting(&mut voter));
+    assert_eq!(answers[0].body, Body::PreVoteResponse { granted: false });
+    assert_eq!(answers[0].term, 1);
 }

@@ -426,7 +426,7 @@ fn snapshot_meta_prefixes_are_truncated() {
 
 #[test]
 fn unknown_message_kind_rejected() {
-    for kind in 6..=u8::MAX {
+    for kind in 8..=u8::MAX {
         let input = [WIRE_VERSION, kind, 1, 2, 3];
         let error = codec::decode_message(&mut &input[..]);
         assert_eq!(error, Err(DecodeError::UnknownKind(kind)));
@@ -613,7 +613,7 @@ fn random_batch(rng: &mut Rng, prev: LogId, max_data_len: u64) -> Vec<Entry> {
 }
 
 fn random_message(rng: &mut Rng, max_data_len: u64) -> Message {
-    let body = match rng.range(0, 6) {
+    let body = match rng.range(0, 8) {
         0 => Body::RequestVote { last_log: LogId::new(random_u64(rng), random_u64(rng)) },
         1 => Body::VoteResponse { granted: rng.chance(1, 2), last_log_index: random_u64(rng) },
         2 => {
@@ -621,6 +621,8 @@ fn random_message(rng: &mut Rng, max_data_len: u64) -> Message {
             let entries = random_batch(rng, prev, max_data_len);
             Body::AppendEntries { prev, entries, commit: random_u64(rng) }
         }
+        6 => Body::PreVote { last_log: LogId::new(random_u64(rng), random_u64(rng)) },
+        7 => Body::PreVoteResponse { granted: rng.chance(1, 2) },
         5 => Body::InstallSnapshot {
             meta: Box::new(SnapshotMeta {
                 last: LogId::new(random_u64(rng), random_u64(rng)),

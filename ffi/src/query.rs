@@ -272,6 +272,10 @@ pub enum sansraft_message_kind {
     SANSRAFT_MESSAGE_APPEND_RESPONSE = 4,
     /// A leader sends a snapshot; its data travels beside the message.
     SANSRAFT_MESSAGE_INSTALL_SNAPSHOT = 5,
+    /// A server asks whether it could win an election, before starting one.
+    SANSRAFT_MESSAGE_PRE_VOTE = 6,
+    /// The response to a pre-vote request.
+    SANSRAFT_MESSAGE_PRE_VOTE_RESPONSE = 7,
 }
 
 /// The header fields `sansraft_message_inspect` decodes from an encoded message.
@@ -328,6 +332,10 @@ pub unsafe extern "C" fn sansraft_message_inspect(
             }
             Body::InstallSnapshot { meta } => {
                 (sansraft_message_kind::SANSRAFT_MESSAGE_INSTALL_SNAPSHOT, Some(meta.last))
+            }
+            Body::PreVote { .. } => (sansraft_message_kind::SANSRAFT_MESSAGE_PRE_VOTE, None),
+            Body::PreVoteResponse { .. } => {
+                (sansraft_message_kind::SANSRAFT_MESSAGE_PRE_VOTE_RESPONSE, None)
             }
         };
         let info = sansraft_message_info {

@@ -17,6 +17,8 @@ const KIND_VOTE_RESPONSE: u8 = 2;
 const KIND_APPEND_ENTRIES: u8 = 3;
 const KIND_APPEND_RESPONSE: u8 = 4;
 const KIND_INSTALL_SNAPSHOT: u8 = 5;
+const KIND_PRE_VOTE: u8 = 6;
+const KIND_PRE_VOTE_RESPONSE: u8 = 7;
 
 const OUTCOME_ACCEPTED: u8 = 0;
 const OUTCOME_REJECTED: u8 = 1;
@@ -48,6 +50,8 @@ pub(super) fn encode(message: &Message, buf: &mut impl BufMut) {
             put_varint(buf, *last_log_index);
         }
         Body::InstallSnapshot { meta } => encode_snapshot_meta(meta, buf),
+        Body::PreVote { last_log } => put_log_id(buf, *last_log),
+        Body::PreVoteResponse { granted } => put_bool(buf, *granted),
     }
 }
 
@@ -64,6 +68,8 @@ pub(super) fn encoded_len(message: &Message) -> usize {
             outcome_len(outcome) + varint_len(*last_log_index)
         }
         Body::InstallSnapshot { meta } => encoded_snapshot_meta_len(meta),
+        Body::PreVote { last_log } => log_id_len(*last_log),
+        Body::PreVoteResponse { .. } => 1,
     };
     header + body
 }
@@ -79,6 +85,8 @@ pub(super) fn decode<B: Buf>(buf: &mut B) -> Result<Message, DecodeError> {
         KIND_APPEND_ENTRIES => decode_append_entries,
         KIND_APPEND_RESPONSE => decode_append_response,
         KIND_INSTALL_SNAPSHOT => decode_install_snapshot,
+        KIND_PRE_VOTE => decode_pre_vote,
+        KIND_PRE_VOTE_RESPONSE => decode_pre_vote_response,
         _ => return Err(DecodeError::UnknownKind(kind)),
     };
 
@@ -96,7 +104,19 @@ fn kind(body: &Body) -> u8 {
         Body::AppendEntries { .. } => KIND_APPEND_ENTRIES,
         Body::AppendResponse { .. } => KIND_APPEND_RESPONSE,
         Body::InstallSnapshot { .. } => KIND_INSTALL_SNAPSHOT,
+        Body::PreVote { .. } => KIND_PRE_VOTE,
+        Body::PreVoteResponse { .. } => KIND_PRE_VOTE_RESPONSE,
     }
+}
+
+fn decode_pre_vote<B: Buf>(buf: &mut B) -> Result<Body, DecodeError> {
+    let term = get_varint(buf, "last_log.term")?;
+    let index = get_varint(buf, "last_log.index")?;
+    Ok(Body::PreVote { last_log: LogId::new(term, index) })
+}
+
+fn decode_pre_vote_response<B: Buf>(buf: &mut B) -> Result<Body, DecodeError> {
+    Ok(Body::PreVoteResponse { granted: get_bool(buf, "granted")? })
 }
 
 fn decode_install_snapshot<B: Buf>(buf: &mut B) -> Result<Body, DecodeError> {

@@ -38,6 +38,8 @@
 //! | 3 | `AppendEntries` | `prev.term`, `prev.index`, `commit`, entry count, the entries |
 //! | 4 | `AppendResponse` | outcome tag, outcome fields, `last_log_index` |
 //! | 5 | `InstallSnapshot` | a snapshot description body |
+//! | 6 | `PreVote` | `last_log.term`, `last_log.index` |
+//! | 7 | `PreVoteResponse` | `granted` (bool) |
 //!
 //! Kind `0` is never used, so a zeroed buffer fails to decode. New message kinds take the next
 //! free numbers and leave the version byte unchanged, so a reader that meets a kind it does

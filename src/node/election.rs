@@ -62,7 +62,11 @@ impl Node {
         if self.leader_commit_hint > self.log.last_index() {
             return;
         }
-        self.campaign();
+        if self.config.pre_vote && !self.is_sole_member() {
+            self.pre_campaign();
+        } else {
+            self.campaign();
+        }
     }
 
     pub(super) fn handle_campaign(&mut self) -> Result<(), Error> {
@@ -98,6 +102,7 @@ impl Node {
         self.vote = Some(self.config.id);
         self.persist.mark_hard_state();
         self.role = Role::Candidate;
+        self.pre_campaigning = false;
         self.progress.clear();
         self.votes.clear();
         self.voter_last_index.clear();
@@ -149,6 +154,7 @@ impl Node {
         }
         let role_changed = self.role != Role::Follower;
         self.role = Role::Follower;
+        self.pre_campaigning = false;
         self.progress.clear();
         self.votes.clear();
         self.self_vote_token = None;
@@ -277,7 +283,10 @@ impl Node {
                     AppendOutcome::Rejected { rejected_index: meta.last.index, hint: meta.last };
                 self.send(message.from, Body::AppendResponse { outcome, last_log_index });
             }
-            Body::VoteResponse { .. } | Body::AppendResponse { .. } => {}
+            Body::VoteResponse { .. }
+            | Body::AppendResponse { .. }
+            | Body::PreVote { .. }
+            | Body::PreVoteResponse { .. } => {}
         }
     }
 }

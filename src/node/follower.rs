@@ -57,6 +57,7 @@ impl Node {
             self.become_follower(self.term, Some(leader));
         }
         self.heard_from_leader_since_tick = true;
+        self.pre_campaigning = false;
         self.reset_election_timer();
         true
     }

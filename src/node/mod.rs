@@ -5,6 +5,7 @@ mod election;
 mod follower;
 mod leader;
 mod membership;
+mod pre_vote;
 mod snapshot;
 
 use alloc::collections::VecDeque;
@@ -152,6 +153,8 @@ pub struct Node {
     last_leader_contact_ms: Option<u64>,
     heard_from_leader_since_tick: bool,
     votes: Vec<NodeId>,
+    pre_votes: Vec<NodeId>,
+    pre_campaigning: bool,
     self_vote_token: Option<u64>,
     voter_last_index: Vec<(NodeId, Index)>,
     progress: Vec<Progress>,
@@ -213,6 +216,8 @@ impl Node {
             last_leader_contact_ms: None,
             heard_from_leader_since_tick: false,
             votes: Vec::new(),
+            pre_votes: Vec::new(),
+            pre_campaigning: false,
             self_vote_token: None,
             voter_last_index: Vec::new(),
             progress: Vec::new(),
@@ -419,6 +424,18 @@ impl Node {
         if message.from == self.config.id {
             return Err(Error::FromSelf);
         }
+        // Pre-vote traffic never changes this server's term.
+        match message.body {
+            Body::PreVote { last_log } => {
+                self.handle_pre_vote(message.from, message.term, last_log);
+                return Ok(());
+            }
+            Body::PreVoteResponse { granted } => {
+                self.handle_pre_vote_response(message.from, message.term, granted);
+                return Ok(());
+            }
+            _ => {}
+        }
         if message.term > self.term {
             if matches!(message.body, Body::RequestVote { .. }) && self.in_leader_lease() {
                 return Ok(());
@@ -443,6 +460,7 @@ impl Node {
                 self.handle_append_response(from, outcome, last_log_index)
             }
             Body::InstallSnapshot { meta } => self.handle_install_snapshot(from, *meta),
+            Body::PreVote { .. } | Body::PreVoteResponse { .. } => {}
         }
         Ok(())
     }

@@ -19,7 +19,7 @@
 //! ```text
 //! cluster members 1 2 3 [learners 4 5*] [joining 6] [election 150..300] [heartbeat 50]
 //!         [max-append-entries 64] [max-inflight 8] [snapshot-trailing-entries 0]
-//!         [check-quorum on|off] [seed 7]
+//!         [check-quorum on|off] [pre-vote on|off] [seed 7]
 //! ```
 //!
 //! `learners` lists learners of the bootstrap configuration, and `5*` marks learner 5 as
@@ -28,6 +28,8 @@
 //! The `max-` options cap the entries of one `AppendEntries` and the appends in flight per
 //! follower, and `snapshot-trailing-entries` sets how many entries before a snapshot point
 //! stay in the log. `check-quorum off` keeps a leader leading when no majority answers it.
+//! `pre-vote on` makes an election timeout start a pre-vote round (scripts default to off,
+//! so `timeout` campaigns at once; the nodes' own default is on).
 //! Unset options keep the defaults of [`Config::new`](crate::Config::new); the
 //! seed defaults to 1. Every node's clock starts at time 0.
 //!

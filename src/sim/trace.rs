@@ -51,6 +51,12 @@ pub fn describe_message(message: &Message) -> String {
     let mut text =
         format!("{}->{} {} term={}", message.from, message.to, message.body.kind(), message.term);
     match &message.body {
+        Body::PreVote { last_log } => {
+            let _ = write!(text, " last_log={}", describe_id(*last_log));
+        }
+        Body::PreVoteResponse { granted } => {
+            let _ = write!(text, " granted={granted}");
+        }
         Body::RequestVote { last_log } => {
             let _ = write!(text, " last_log={}", describe_id(*last_log));
         }

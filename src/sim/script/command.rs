@@ -52,6 +52,7 @@ pub(super) struct ClusterSpec {
     pub(super) max_inflight_appends: Option<usize>,
     pub(super) snapshot_trailing_entries: Option<u64>,
     pub(super) check_quorum: Option<bool>,
+    pub(super) pre_vote: Option<bool>,
     pub(super) seed: Option<u64>,
 }
 
@@ -368,6 +369,13 @@ fn parse_cluster(words: &mut Words<'_>) -> Result<ClusterSpec, String> {
                 spec.snapshot_trailing_entries = Some(count);
             }
             "seed" => spec.seed = Some(words.number("seed")?),
+            "pre-vote" => {
+                spec.pre_vote = match words.next("on or off")? {
+                    "on" => Some(true),
+                    "off" => Some(false),
+                    other => return Err(format!("invalid pre-vote `{other}`; expected on or off")),
+                };
+            }
             "check-quorum" => {
                 spec.check_quorum = match words.next("on or off")? {
                     "on" => Some(true),
@@ -381,7 +389,7 @@ fn parse_cluster(words: &mut Words<'_>) -> Result<ClusterSpec, String> {
                 return Err(format!(
                     "unknown cluster option `{other}`; expected members, learners, joining, \
                      election, heartbeat, max-append-entries, max-inflight, \
-                     snapshot-trailing-entries, check-quorum or seed"
+                     snapshot-trailing-entries, check-quorum, pre-vote or seed"
                 ))
             }
         }

@@ -77,6 +77,8 @@ fn build_cluster(spec: &ClusterSpec) -> Result<Cluster, String> {
     if let Some(check_quorum) = spec.check_quorum {
         node_config.check_quorum = check_quorum;
     }
+    // Scripts campaign in one step unless they turn pre-vote on.
+    node_config.pre_vote = spec.pre_vote.unwrap_or(false);
     node_config.validate().map_err(|error| format!("invalid node settings: {error}"))?;
     let options = ClusterOptions {
         membership,
