@@ -85,7 +85,7 @@ pub struct NodeArgs {
     /// the leader's last index.
     #[arg(long, value_name = "ENTRIES", default_value_t = 1000)]
     pub promotion_max_lag_entries: u64,
-    /// How long, in milliseconds, a pending learner must stay caught up before the leader
+    /// Time in milliseconds that a pending learner must stay caught up before the leader
     /// promotes it to a voting member.
     #[arg(long, value_name = "MS", default_value_t = 1000)]
     pub promotion_hold_ms: u64,
@@ -151,6 +151,7 @@ impl NodeArgs {
                 anyhow::bail!("--peer {id}=... is given twice; list each peer once");
             }
         }
+
         let mut raft = Config::new(self.id);
         raft.election_timeout_min_ms = self.election_timeout_min_ms;
         raft.election_timeout_max_ms = self.election_timeout_max_ms;
@@ -158,8 +159,10 @@ impl NodeArgs {
         raft.snapshot_trailing_entries = self.snapshot_trailing_entries;
         raft.promotion_max_lag_entries = self.promotion_max_lag_entries;
         raft.promotion_hold_ms = self.promotion_hold_ms;
+        // Mixing in the process id gives a restarted node a fresh sequence of timeouts.
         raft.seed = self.id ^ (u64::from(std::process::id()) << 32);
         raft.validate().map_err(|error| anyhow::anyhow!("invalid timing flags: {error}"))?;
+
         Ok(NodeOptions {
             raft,
             cluster_id: self.cluster_id,

@@ -11,10 +11,11 @@
 //!
 //! Writes and membership changes on a follower get `307 Temporary Redirect` to the leader,
 //! or `503 Service Unavailable` while no leader is known. Every response carries the
-//! answering node's id in `x-sansraft-node-id`.
+//! id of the node that handled it in
+//! `x-sansraft-node-id`.
 
 // Helpers return `Result<_, Response>` so that `?` ends a request with a finished response,
-// as axum handlers commonly do; the size of the error variant does not matter per request.
+// as axum handlers commonly do. The size of the error variant costs nothing that matters here.
 #![allow(clippy::result_large_err)]
 
 use std::time::Duration;
@@ -35,7 +36,7 @@ use crate::host::{NotAccepted, ReadResult, Request, WriteOutcome, WriteResult};
 use crate::state::{Command, PeerAddresses, MAX_KEY_BYTES};
 use crate::status::StatusView;
 
-/// The header naming the node that answered.
+/// The header with the id of the node that handled the request.
 pub const NODE_ID_HEADER: &str = "x-sansraft-node-id";
 /// The header with the log index a write committed at.
 pub const LOG_INDEX_HEADER: &str = "x-sansraft-log-index";
@@ -47,7 +48,7 @@ const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a membership change keeps retrying while the leader is not ready for it.
 const CHANGE_RETRY_TIME: Duration = Duration::from_secs(10);
 
-/// What the handlers share: the way to the node's task and the limits.
+/// Shared state of the handlers: the channel to the node's task and the limits.
 #[derive(Clone, Debug)]
 pub struct Api {
     node_id: NodeId,
@@ -77,12 +78,12 @@ pub fn router(api: Api) -> Router {
         .route("/status", get(status))
         .route("/members/learners", post(add_learner))
         .route("/members/{id}", delete(remove_member))
-        // PUT checks the size itself, to answer with the configured limit.
+        // PUT checks the size itself, so that its 413 message names the configured limit.
         .layer(DefaultBodyLimit::disable())
         .with_state(api)
 }
 
-/// A response with a plain-text body and the node id header.
+/// Builds a response with a plain-text body and the node id header.
 fn text(api: &Api, status: StatusCode, body: impl Into<String>) -> Response {
     let mut body = body.into();
     body.push('\n');
@@ -114,9 +115,9 @@ async fn read_key(State(api): State<Api>, Path(key): Path<String>) -> Response {
     if let Err(response) = check_key(&api, &key) {
         return response;
     }
-    let (reply, answer) = oneshot::channel();
+    let (reply, receiver) = oneshot::channel();
     let result: ReadResult =
-        match ask(&api, Request::Read { key: key.clone(), reply }, answer).await {
+        match ask(&api, Request::Read { key: key.clone(), reply }, receiver).await {
             Ok(result) => result,
             Err(response) => return response,
         };
@@ -171,10 +172,10 @@ async fn delete_key(
     write(&api, Command::Delete { key }, &uri.to_string()).await
 }
 
-/// Proposes a command and answers once it committed, was lost, or was not accepted.
+/// Proposes a command and responds once it committed, was lost, or was not accepted.
 async fn write(api: &Api, command: Command, path: &str) -> Response {
-    let (reply, answer) = oneshot::channel();
-    match submit(api, Request::Write { command, reply }, answer, path).await {
+    let (reply, receiver) = oneshot::channel();
+    match submit(api, Request::Write { command, reply }, receiver, path).await {
         Ok(outcome) => {
             let mut response = StatusCode::NO_CONTENT.into_response();
             add_node_header(api, &mut response);
@@ -191,10 +192,10 @@ async fn write(api: &Api, command: Command, path: &str) -> Response {
 async fn submit(
     api: &Api,
     request: Request,
-    answer: oneshot::Receiver<WriteResult>,
+    receiver: oneshot::Receiver<WriteResult>,
     path: &str,
 ) -> Result<WriteOutcome, Response> {
-    let result = match tokio::time::timeout(WRITE_TIMEOUT, ask(api, request, answer)).await {
+    let result = match tokio::time::timeout(WRITE_TIMEOUT, ask(api, request, receiver)).await {
         Ok(result) => result?,
         Err(_) => {
             let message = format!(
@@ -243,8 +244,8 @@ fn not_accepted_response(api: &Api, not_accepted: NotAccepted, path: &str) -> Re
             response
         }
         (Error::NotLeader { .. }, _) => {
-            let message = "this node is not the leader and knows of no leader yet (an \
-                           election may be running); retry shortly";
+            let message = "this node is not the leader and no leader is known yet (an election \
+                           may be in progress); retry shortly";
             let mut response = text(api, StatusCode::SERVICE_UNAVAILABLE, message);
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
             response
@@ -258,8 +259,8 @@ fn not_accepted_response(api: &Api, not_accepted: NotAccepted, path: &str) -> Re
 }
 
 async fn status(State(api): State<Api>) -> Response {
-    let (reply, answer) = oneshot::channel();
-    let view: StatusView = match ask(&api, Request::Status { reply }, answer).await {
+    let (reply, receiver) = oneshot::channel();
+    let view: StatusView = match ask(&api, Request::Status { reply }, receiver).await {
         Ok(view) => view,
         Err(response) => return response,
     };
@@ -287,7 +288,8 @@ fn default_pending() -> bool {
 }
 
 /// Records the new server's addresses in the replicated table, then adds it as a learner.
-/// The addresses commit first, so every node that sees the learner can reach it.
+/// The addresses commit first, so any later leader has them in its log before it
+/// replicates to the learner.
 async fn add_learner(
     State(api): State<Api>,
     OriginalUri(uri): OriginalUri,
@@ -296,8 +298,8 @@ async fn add_learner(
     let path = uri.to_string();
     let addresses = PeerAddresses { raft_addr: request.raft_addr, http_addr: request.http_addr };
     let command = Command::SetPeer { id: request.id, addresses };
-    let (reply, answer) = oneshot::channel();
-    if let Err(response) = submit(&api, Request::Write { command, reply }, answer, &path).await {
+    let (reply, receiver) = oneshot::channel();
+    if let Err(response) = submit(&api, Request::Write { command, reply }, receiver, &path).await {
         return response;
     }
     let change = MembershipChange::AddLearner { id: request.id, pending: request.pending };
@@ -323,9 +325,9 @@ async fn remove_member(
         Ok(outcome) => outcome,
         Err(response) => return response,
     };
-    let (reply, answer) = oneshot::channel();
+    let (reply, receiver) = oneshot::channel();
     let forget = Request::Write { command: Command::RemovePeer { id }, reply };
-    if let Err(response) = submit(&api, forget, answer, &path).await {
+    if let Err(response) = submit(&api, forget, receiver, &path).await {
         tracing::warn!(node = api.node_id, peer = id, status = %response.status(), "removed the server but could not drop its addresses");
     }
     let body = serde_json::json!({ "id": id, "index": outcome.id.index });
@@ -343,9 +345,9 @@ async fn change_membership(
 ) -> Result<WriteOutcome, Response> {
     let deadline = tokio::time::Instant::now() + CHANGE_RETRY_TIME;
     loop {
-        let (reply, answer) = oneshot::channel();
+        let (reply, receiver) = oneshot::channel();
         let request = Request::ChangeMembership { change, reply };
-        let result = match tokio::time::timeout(WRITE_TIMEOUT, ask(api, request, answer)).await {
+        let result = match tokio::time::timeout(WRITE_TIMEOUT, ask(api, request, receiver)).await {
             Ok(result) => result?,
             Err(_) => {
                 return Err(text(

@@ -11,7 +11,7 @@ use crate::storage::sync_dir;
 
 const FILE_NAME: &str = "identity";
 
-/// Who a data directory belongs to, and the configuration the node started from.
+/// The owner of a data directory (node and cluster) and the node's starting configuration.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Identity {
     /// The node's id.
@@ -24,7 +24,7 @@ pub struct Identity {
 }
 
 impl Identity {
-    /// The configuration the node starts from before its log holds one.
+    /// Returns the configuration the node starts from before its log contains one.
     pub fn bootstrap_membership(&self) -> anyhow::Result<Membership> {
         Membership::with_members(self.bootstrap_members.iter().copied())
             .context("the bootstrap members in the identity file are invalid")

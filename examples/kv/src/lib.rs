@@ -1,9 +1,9 @@
 //! A replicated key-value store on the sansraft core: the reference host.
 //!
-//! Each node is one process: a tokio task owns the Raft node ([`host`]), peers exchange
-//! messages over TCP ([`transport`]), the log lives in CRC-checked segment files fsynced
-//! with group commit ([`storage`]), the state machine is a key-value map with snapshots
-//! ([`state`], [`snapshot`]), and clients use HTTP ([`http`]). The [`demo`] starts a
+//! Each node is one process, in which a tokio task owns the Raft node ([`host`]). Peers
+//! exchange messages over TCP ([`transport`]). The log lives in CRC-checked segment files
+//! fsynced with group commit ([`storage`]). The state machine is a key-value map with
+//! snapshots ([`state`], [`snapshot`]), and clients use HTTP ([`http`]). The [`demo`] starts a
 //! cluster of such processes, writes through it while killing and restarting the leader,
 //! and checks that every node ends with every acknowledged write.
 

@@ -56,7 +56,7 @@ pub enum Command {
     },
 }
 
-/// Why entry data could not be read as a command or a state.
+/// The reason entry data or snapshot data could not be decoded.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FormatError(pub String);
 
@@ -161,7 +161,7 @@ impl KvState {
         self.map.get(key)
     }
 
-    /// The number of keys.
+    /// Returns the number of keys.
     pub fn len(&self) -> usize {
         self.map.len()
     }
@@ -171,13 +171,13 @@ impl KvState {
         self.map.is_empty()
     }
 
-    /// The replicated peer address table.
+    /// Returns the replicated peer address table.
     pub fn peers(&self) -> &BTreeMap<NodeId, PeerAddresses> {
         &self.peers
     }
 
-    /// A digest of the key-value map: the XOR of [`entry_digest`] over every pair. Two maps
-    /// with the same pairs have the same digest whatever order they were built in.
+    /// Returns a digest of the key-value map: the XOR of [`entry_digest`] over every pair.
+    /// Two maps with the same pairs have the same digest whatever order they were built in.
     pub fn digest(&self) -> u64 {
         self.digest
     }

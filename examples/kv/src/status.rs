@@ -78,7 +78,7 @@ pub struct PeerView {
     pub caught_up_ms: Option<u64>,
 }
 
-/// What the latest snapshot covers.
+/// The extent of the latest snapshot.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SnapshotView {
     /// Its last index.

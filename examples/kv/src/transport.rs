@@ -12,9 +12,9 @@
 //!
 //! The dialer sends a hello first (cluster name, both node ids, its own addresses). A message
 //! payload is the core's message encoding. A snapshot payload is the encoded
-//! `InstallSnapshot` message (length-prefixed) followed by the snapshot data; the receiver
-//! stores the data, hands the message to its node, and answers on the same connection with
-//! an acknowledgement saying whether the data was stored.
+//! `InstallSnapshot` message (length-prefixed) followed by the snapshot data. The receiver
+//! stores the data and hands the message to its node. Then it replies on the same connection
+//! with an acknowledgement that reports whether the data was stored.
 
 use std::collections::HashMap;
 use std::io;
@@ -58,7 +58,7 @@ pub struct Hello {
     pub from: NodeId,
     /// The node the caller means to reach.
     pub to: NodeId,
-    /// The caller's addresses, so the receiver can answer it.
+    /// The caller's addresses, so the receiver can reply.
     pub addresses: PeerAddresses,
 }
 
@@ -76,7 +76,7 @@ pub enum Frame {
         /// The snapshot data.
         data: Bytes,
     },
-    /// The receiver's answer to a snapshot frame.
+    /// The receiver's reply to a snapshot frame.
     SnapshotAck {
         /// The snapshot's last index.
         index: Index,
@@ -198,7 +198,7 @@ pub async fn read_frame(reader: &mut (impl AsyncRead + Unpin)) -> io::Result<Opt
         .map_err(|error| io::Error::new(io::ErrorKind::InvalidData, error.to_string()))
 }
 
-/// Where each server can be reached.
+/// The addresses of every server.
 ///
 /// Addresses come from three places, and a lookup prefers them in this order: what the
 /// server itself announced in its latest hello, the replicated table in the state machine
@@ -247,13 +247,13 @@ impl AddressBook {
     }
 }
 
-/// What the transport hands to the node's task.
+/// An event from the transport for the node's task.
 #[derive(Debug)]
 pub enum Inbound {
     /// A message from a peer.
     Message(Message),
     /// A snapshot from the leader. The node's task stores the data, steps the message and
-    /// answers through `stored` whether the data is durable.
+    /// reports through `stored` whether the data is durable.
     Snapshot {
         /// The `InstallSnapshot` message.
         message: Message,
@@ -280,7 +280,7 @@ pub struct Local {
     pub id: NodeId,
     /// This node's addresses, announced in hellos.
     pub addresses: PeerAddresses,
-    /// Where peers are.
+    /// The peers' addresses.
     pub book: Arc<AddressBook>,
 }
 
@@ -473,10 +473,10 @@ async fn send_snapshot(
     let timeout = Duration::from_secs(10 + data.len() as u64 / (10 << 20));
     write_frame(&mut connection.writer, &Frame::Snapshot { message, data }).await?;
     connection.writer.flush().await?;
-    let answer = tokio::time::timeout(timeout, read_frame(&mut connection.reader))
+    let reply = tokio::time::timeout(timeout, read_frame(&mut connection.reader))
         .await
         .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "no snapshot acknowledgement"))??;
-    match answer {
+    match reply {
         Some(Frame::SnapshotAck { index: acked, stored }) if acked == index => Ok(stored),
         Some(other) => {
             let text =

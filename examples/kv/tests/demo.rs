@@ -38,7 +38,7 @@ fn demo_passes_with_small_workload() {
 
     assert!(output.status.success(), "{report}");
     assert!(
-        stdout.contains("result           OK: every node holds all 2000 acknowledged writes"),
+        stdout.contains("result           OK: every node contains all 2000 acknowledged writes"),
         "{report}"
     );
     assert!(stdout.contains("killed the leader"), "{report}");

@@ -60,7 +60,7 @@ async fn node_without_leader_returns_503() {
     let url = format!("http://{}/kv/k", node.http_addr);
     let reply = client.send(Method::PUT, &url, Bytes::from_static(b"v")).await.unwrap();
     assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
-    assert!(reply.text().contains("knows of no leader"), "{}", reply.text());
+    assert!(reply.text().contains("no leader is known yet"), "{}", reply.text());
 }
 
 #[tokio::test(flavor = "multi_thread")]

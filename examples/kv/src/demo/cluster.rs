@@ -75,17 +75,17 @@ impl Cluster {
         })
     }
 
-    /// The nodes, by id.
+    /// Returns the nodes in id order.
     pub fn specs(&self) -> impl Iterator<Item = &NodeSpec> {
         self.specs.values()
     }
 
-    /// The node `id`.
+    /// Returns node `id`.
     pub fn spec(&self, id: NodeId) -> &NodeSpec {
         &self.specs[&id]
     }
 
-    /// The directory holding every node's data and log.
+    /// Returns the directory that contains every node's data and log.
     pub fn base_dir(&self) -> &Path {
         &self.base_dir
     }

@@ -1,4 +1,4 @@
-//! What the demo measured, and its printed summary.
+//! Measurements of a demo run, and the printed summary.
 
 use std::time::Duration;
 
@@ -38,7 +38,7 @@ pub struct Report {
     keys: u64,
     /// Every acknowledged write, in arrival order.
     pub acks: Vec<Ack>,
-    /// What the demo did, in order.
+    /// Actions the demo took on the cluster, in order.
     pub events: Vec<Event>,
     /// When the writers started.
     pub started: Option<Instant>,
@@ -83,7 +83,7 @@ impl Report {
         );
     }
 
-    /// Returns true when every node holds exactly the acknowledged writes.
+    /// Returns true when every node contains exactly the acknowledged writes.
     pub fn passed(&self) -> bool {
         let (keys, digest) = &self.expected;
         let states_match =
@@ -125,6 +125,7 @@ impl Report {
         println!("Summary");
         self.print_writes();
         self.print_leader_changes();
+
         match self.promotion {
             Some((learner, after)) => println!(
                 "  learner          node {learner} promoted to voting member {} after it was added",
@@ -132,27 +133,12 @@ impl Report {
             ),
             None => println!("  learner          not promoted"),
         }
-        let taken: u64 = self.statuses.iter().map(|status| status.snapshots_taken).sum();
-        let installed: Vec<String> = self
-            .statuses
-            .iter()
-            .filter(|status| status.snapshots_installed > 0)
-            .map(|status| format!("node {} installed {}", status.id, status.snapshots_installed))
-            .collect();
-        let installed_total: u64 =
-            self.statuses.iter().map(|status| status.snapshots_installed).sum();
-        let who = if installed.is_empty() {
-            String::new()
-        } else {
-            format!(" ({})", installed.join(", "))
-        };
-        println!(
-            "  snapshots        {taken} taken, {installed_total} installed from a leader{who}"
-        );
+        self.print_snapshots();
         self.print_states();
+
         if self.passed() {
             println!(
-                "  result           OK: every node holds all {} acknowledged writes",
+                "  result           OK: every node contains all {} acknowledged writes",
                 self.expected.0
             );
         } else {
@@ -160,6 +146,23 @@ impl Report {
                 "  result           FAILED: a node's state differs from the acknowledged writes"
             );
         }
+    }
+
+    fn print_snapshots(&self) {
+        let snapshots_taken: u64 = self.statuses.iter().map(|status| status.snapshots_taken).sum();
+        let installed_total: u64 =
+            self.statuses.iter().map(|status| status.snapshots_installed).sum();
+        let per_node: Vec<String> = self
+            .statuses
+            .iter()
+            .filter(|status| status.snapshots_installed > 0)
+            .map(|status| format!("node {} installed {}", status.id, status.snapshots_installed))
+            .collect();
+        let detail =
+            if per_node.is_empty() { String::new() } else { format!(" ({})", per_node.join(", ")) };
+        println!(
+            "  snapshots        {snapshots_taken} taken, {installed_total} installed from a leader{detail}"
+        );
     }
 
     fn print_writes(&self) {

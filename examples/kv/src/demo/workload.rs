@@ -15,7 +15,7 @@ use super::client::HttpClient;
 
 /// How long one key may take to be acknowledged, retries included, before the demo fails.
 const KEY_DEADLINE: Duration = Duration::from_secs(60);
-/// The pause before retrying after a node answered that it cannot take the write now.
+/// The pause before a retry, after a node replied that it cannot take the write now.
 const RETRY_PAUSE: Duration = Duration::from_millis(25);
 
 /// A node the writers can send to.
@@ -106,7 +106,7 @@ impl Workload {
 
     /// PUTs key `number` until a node acknowledges it: follows redirects to the leader,
     /// waits and retries while there is none, and moves to another node when one does not
-    /// answer.
+    /// respond.
     pub async fn put_until_acked(&self, number: u64) -> anyhow::Result<Ack> {
         let key = key_name(number);
         let value = value_for(number, self.value_bytes);
@@ -142,7 +142,7 @@ impl Workload {
                     {
                         Some(leader) => target = leader,
                         None => bail!(
-                            "PUT {url} redirected to {location:?}, which is no node of the cluster"
+                            "PUT {url} redirected to {location:?}, which is not the address of any node in the cluster"
                         ),
                     }
                 }

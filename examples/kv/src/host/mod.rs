@@ -62,7 +62,7 @@ pub struct NodeOptions {
     pub exit_with_parent: bool,
 }
 
-/// Runs a node until it is told to stop (SIGINT or SIGTERM) or fails.
+/// Runs a node until it receives SIGINT or SIGTERM, or fails.
 pub async fn run(options: NodeOptions) -> anyhow::Result<()> {
     let id = options.raft.id;
     let mut bootstrap_members: Vec<NodeId> = Vec::new();
@@ -258,7 +258,7 @@ struct ReceivedSnapshot {
 struct Host {
     id: NodeId,
     node: Node,
-    /// The monotonic clock's zero; the node sees milliseconds since then.
+    /// The monotonic clock's zero: the node's clock counts milliseconds since then.
     clock: Instant,
     state: KvState,
     writer: Option<LogWriter>,
@@ -315,9 +315,9 @@ impl Host {
         }
     }
 
-    /// Returns when to wake for the node's next deadline. A deadline that has passed
-    /// already was handled by `tick_if_due`; waking again a millisecond later keeps a node
-    /// that asks for another tick at once from spinning.
+    /// Returns when to wake for the node's next deadline. `tick_if_due` already handled a
+    /// deadline that has passed. Waking no sooner than a millisecond later keeps a node that
+    /// requests another tick at once from spinning.
     fn wake_at(&self) -> Instant {
         let now = Instant::now();
         match self.node.next_deadline_ms() {

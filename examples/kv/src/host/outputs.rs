@@ -65,12 +65,12 @@ impl Host {
 
     fn send_snapshot(&mut self, message: Message) {
         let to = message.to;
-        let wanted = match &message.body {
+        let requested = match &message.body {
             sansraft::Body::InstallSnapshot { meta } => Some(meta),
             _ => None,
         };
         match &self.latest_snapshot {
-            Some((meta, data)) if Some(meta) == wanted.map(|v| &**v) => {
+            Some((meta, data)) if Some(meta) == requested.map(|v| &**v) => {
                 tracing::info!(
                     node = self.id,
                     peer = to,
@@ -84,7 +84,7 @@ impl Host {
                 tracing::error!(
                     node = self.id,
                     peer = to,
-                    "the node asked to send a snapshot whose data this host does not hold"
+                    "the node requested a snapshot send, but this host does not have that snapshot's data"
                 );
                 self.deferred.push(Input::SnapshotSent { to, success: false });
             }

@@ -1,4 +1,4 @@
-//! Requests from the HTTP API, answered on the node's task.
+//! Requests from the HTTP API, handled on the node's task.
 
 use bytes::Bytes;
 use sansraft::{Index, LogId, MembershipChange, ProposalOutcome};
@@ -11,7 +11,7 @@ use crate::status::{
     SnapshotView, StatusView,
 };
 
-/// How an accepted write ended.
+/// The outcome of an accepted write.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct WriteOutcome {
     /// The log position the write was given.
@@ -20,7 +20,7 @@ pub struct WriteOutcome {
     pub outcome: ProposalOutcome,
 }
 
-/// Why the node did not accept a write.
+/// The rejection of a write, with the node's error.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NotAccepted {
     /// The node's error.
@@ -30,7 +30,7 @@ pub struct NotAccepted {
     pub leader_http_addr: Option<String>,
 }
 
-/// The answer to a write: its outcome, or why it was not accepted.
+/// The result of a write: its outcome, or its rejection.
 pub type WriteResult = Result<WriteOutcome, NotAccepted>;
 
 /// A local read.

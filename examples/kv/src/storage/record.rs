@@ -125,13 +125,13 @@ pub struct PositionedRecord {
     pub record: Record,
 }
 
-/// What scanning a segment found.
+/// The result of scanning a segment.
 #[derive(Debug, Default)]
 pub struct Scan {
     /// Every intact record, in file order.
     pub records: Vec<PositionedRecord>,
-    /// Where a damaged record that reaches the end of the file starts, if one does. Only
-    /// the last segment may end this way: it is a write that a crash cut short.
+    /// The damaged record that reaches the end of the file, if there is one. Only the last
+    /// segment may end this way, because it is a write that a crash cut short.
     pub torn_at: Option<TornRecord>,
 }
 
@@ -140,7 +140,7 @@ pub struct Scan {
 pub struct TornRecord {
     /// Offset of the damaged record's header.
     pub offset: u64,
-    /// What is wrong with it.
+    /// The problem with it.
     pub reason: String,
 }
 
@@ -149,16 +149,16 @@ pub struct TornRecord {
 pub struct CorruptRecord {
     /// Offset of the damaged record's header (0 for the file header).
     pub offset: u64,
-    /// What is wrong with it.
+    /// The problem with it.
     pub reason: String,
 }
 
 /// Reads every record of a segment file's contents.
 ///
-/// A damaged record whose bytes reach the end of the file (a header cut short, a body
-/// running past the end, a CRC mismatch in the last record, or a zero-filled tail) is
-/// reported in [`Scan::torn_at`]; the caller decides whether a torn end is acceptable. Any
-/// other damage is a [`CorruptRecord`].
+/// A damaged record whose bytes reach the end of the file is reported in
+/// [`Scan::torn_at`]: a header cut short, a body running past the end, a CRC mismatch in the
+/// last record, or a zero-filled tail. The caller decides whether a torn end is acceptable.
+/// Any other damage is a [`CorruptRecord`].
 pub fn scan_segment(contents: &Bytes) -> Result<Scan, CorruptRecord> {
     let mut scan = Scan::default();
     if contents.len() < SEGMENT_MAGIC.len() {

@@ -50,11 +50,11 @@ pub struct Recovered {
 pub struct TornTail {
     /// The segment file.
     pub path: PathBuf,
-    /// Where the damaged record started; the file now ends here.
+    /// Offset of the damaged record, where the file now ends.
     pub offset: u64,
     /// How many bytes were cut off.
     pub dropped_bytes: u64,
-    /// What was wrong with the record.
+    /// The problem with the record.
     pub reason: String,
 }
 
@@ -125,7 +125,7 @@ impl SegmentLog {
                     reason: torn.reason,
                 });
                 if offset == 0 {
-                    // The file header itself is cut short, so the file holds nothing.
+                    // The file header itself is cut short, so the file contains nothing.
                     fs::remove_file(path).map_err(StorageError::io(path, "remove"))?;
                     continue;
                 }
@@ -222,12 +222,12 @@ impl SegmentLog {
         self.delete_compacted()
     }
 
-    /// The latest snapshot description written.
+    /// Returns the latest snapshot description written.
     pub fn snapshot(&self) -> Option<&SnapshotMeta> {
         self.snapshot.as_ref()
     }
 
-    /// The paths of the segment files, oldest first.
+    /// Returns the paths of the segment files, oldest first.
     pub fn segment_paths(&self) -> Vec<PathBuf> {
         self.segments.iter().map(|segment| segment.path.clone()).collect()
     }
@@ -268,7 +268,7 @@ impl SegmentLog {
     }
 
     /// Deletes segments from the oldest while every entry in them is compacted. Only a
-    /// prefix is deleted: a younger segment may hold a truncation record that an older,
+    /// prefix is deleted: a younger segment may contain a truncation record that an older,
     /// retained segment's entries depend on.
     fn delete_compacted(&mut self) -> Result<usize, StorageError> {
         let mut deleted = 0;

@@ -10,7 +10,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use super::{SegmentLog, StorageError};
 use crate::snapshot;
 
-/// What the writer thread reports to the node's task.
+/// A report from the writer thread to the node's task.
 #[derive(Debug)]
 pub enum StorageEvent {
     /// Every request up to `token` is durable.
@@ -27,8 +27,8 @@ pub enum StorageEvent {
 
 /// The handle to the thread that owns the log files.
 ///
-/// Requests queue while an fsync runs; the thread then writes all of them and covers them
-/// with one fsync, so the fsync rate, not the request rate, bounds throughput.
+/// Requests queue while an fsync runs. The thread then writes all of them and covers them
+/// with one fsync, so the fsync rate does not bound the request rate.
 #[derive(Debug)]
 pub struct LogWriter {
     requests: Option<mpsc::Sender<PersistRequest>>,

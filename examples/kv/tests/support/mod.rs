@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use sansraft_kv::demo::HttpClient;
 use sansraft_kv::status::StatusView;
 
-/// The binary under test.
+/// Returns the path of the binary under test.
 pub fn binary() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_sansraft-kv"))
 }
@@ -46,7 +46,7 @@ impl NodeProcess {
         }
     }
 
-    /// The node's flags, before `extra`.
+    /// Returns the node's flags, followed by `extra`.
     pub fn arguments(&self, peers: &[&NodeProcess], extra: &[&str]) -> Vec<String> {
         let mut arguments = vec![
             "node".to_owned(),
@@ -116,7 +116,7 @@ impl NodeProcess {
         }
     }
 
-    /// The node's output so far.
+    /// Returns the node's output so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log_path).unwrap_or_default()
     }
