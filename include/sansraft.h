@@ -451,6 +451,18 @@ typedef struct sansraft_config {
    */
   uint64_t promotion_max_lag_entries;
   /**
+   * Whether a leader steps down when a majority of members has not responded within the
+   * minimum election timeout, so a leader cut off in a minority stops accepting proposals
+   * that cannot commit.
+   */
+  bool check_quorum;
+  /**
+   * Whether a server whose election timeout fires first asks the members whether it could
+   * win (pre-vote) and campaigns only on a majority of grants, so a server that was cut off
+   * returns without a higher term that would depose a working leader.
+   */
+  bool pre_vote;
+  /**
    * How long a pending learner must stay caught up (and keep responding) before the
    * leader promotes it.
    */
@@ -987,9 +999,10 @@ const char *sansraft_version(void);
 
 /**
  * Fills `out` with the default settings for server `id`. They are an election timeout of
- * 150 to 300 ms, a heartbeat every 50 ms, appends of up to 1 MiB or 4096 entries, 256 appends in flight per
- * follower, the seed equal to `id`, promotion of a pending learner once it stays within
- * 1000 entries for 1000 ms, and 1000 entries kept before a snapshot point.
+ * 150 to 300 ms, a heartbeat every 50 ms, appends of up to 1 MiB or 4096 entries, 256
+ * appends in flight per follower, the seed equal to `id`, quorum checks and pre-vote on,
+ * promotion of a pending learner once it stays within 1000 entries for 1000 ms, and 1000
+ * entries kept before a snapshot point.
  *
  * Returns `SANSRAFT_INVALID_ARGUMENT` when `id` is 0, and `SANSRAFT_NULL_POINTER` when
  * `out` is NULL.
@@ -998,8 +1011,7 @@ const char *sansraft_version(void);
  *
  * `out` is NULL or valid for writing one `sansraft_config`.
  */
-sansraft_status sansraft_config_default(uint64_t id,
-                                        struct sansraft_config *out);
+sansraft_status sansraft_config_default(uint64_t id, struct sansraft_config *out);
 
 /**
  * Creates a node with an empty log whose bootstrap configuration has the voting `members`

@@ -18,10 +18,11 @@
 //!
 //! Every function returns a `sansraft_status`. Results go to out-parameters, which come
 //! last and are written only on success, except that a too-small buffer's length
-//! out-parameter receives the length needed. A panic never crosses the boundary: it returns `SANSRAFT_PANIC` and poisons the
-//! node it happened on. NULL pointers return `SANSRAFT_NULL_POINTER`, and a NULL buffer with
-//! a non-zero length returns `SANSRAFT_INVALID_LENGTH`. One thread at a time may use a node;
-//! different nodes are independent.
+//! out-parameter receives the length needed. A panic never crosses the boundary: it returns
+//! `SANSRAFT_PANIC` and poisons the node it happened on. NULL pointers return
+//! `SANSRAFT_NULL_POINTER`, and a NULL buffer with a non-zero length returns
+//! `SANSRAFT_INVALID_LENGTH`. One thread at a time may use a node; different nodes are
+//! independent.
 //!
 //! Pointers in an output lead into memory the node owns and stay valid until the next call
 //! that takes that node, or until it is freed. Buffers the host passes in are copied before
@@ -65,6 +66,7 @@ const VERSION: &CStr =
 /// compiled against. Never returns NULL; the string must not be freed.
 #[no_mangle]
 pub extern "C" fn sansraft_version() -> *const c_char {
+    // Returning a constant cannot panic, so this export needs no panic boundary.
     VERSION.as_ptr()
 }
 

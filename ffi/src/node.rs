@@ -81,9 +81,10 @@ impl sansraft_node {
 }
 
 /// Fills `out` with the default settings for server `id`. They are an election timeout of
-/// 150 to 300 ms, a heartbeat every 50 ms, appends of up to 1 MiB or 4096 entries, 256 appends in flight per
-/// follower, the seed equal to `id`, promotion of a pending learner once it stays within
-/// 1000 entries for 1000 ms, and 1000 entries kept before a snapshot point.
+/// 150 to 300 ms, a heartbeat every 50 ms, appends of up to 1 MiB or 4096 entries, 256
+/// appends in flight per follower, the seed equal to `id`, quorum checks and pre-vote on,
+/// promotion of a pending learner once it stays within 1000 entries for 1000 ms, and 1000
+/// entries kept before a snapshot point.
 ///
 /// Returns `SANSRAFT_INVALID_ARGUMENT` when `id` is 0, and `SANSRAFT_NULL_POINTER` when
 /// `out` is NULL.

@@ -29,6 +29,14 @@ pub struct sansraft_config {
     /// A pending learner counts as caught up while its match index is within this many
     /// entries of the leader's last index.
     pub promotion_max_lag_entries: u64,
+    /// Whether a leader steps down when a majority of members has not responded within the
+    /// minimum election timeout, so a leader cut off in a minority stops accepting proposals
+    /// that cannot commit.
+    pub check_quorum: bool,
+    /// Whether a server whose election timeout fires first asks the members whether it could
+    /// win (pre-vote) and campaigns only on a majority of grants, so a server that was cut off
+    /// returns without a higher term that would depose a working leader.
+    pub pre_vote: bool,
     /// How long a pending learner must stay caught up (and keep responding) before the
     /// leader promotes it.
     pub promotion_hold_ms: u64,
@@ -49,15 +57,17 @@ impl From<&Config> for sansraft_config {
             max_inflight_appends: config.max_inflight_appends,
             seed: config.seed,
             promotion_max_lag_entries: config.promotion_max_lag_entries,
+            check_quorum: config.check_quorum,
+            pre_vote: config.pre_vote,
             promotion_hold_ms: config.promotion_hold_ms,
             snapshot_trailing_entries: config.snapshot_trailing_entries,
         }
     }
 }
 
+// Both conversions name every field, so a setting added to the core fails to compile here
+// until the C struct carries it too.
 impl From<&sansraft_config> for Config {
-    // The update is needless only while the C struct carries every core setting.
-    #[allow(clippy::needless_update)]
     fn from(config: &sansraft_config) -> Config {
         Config {
             id: config.id,
@@ -69,10 +79,10 @@ impl From<&sansraft_config> for Config {
             max_inflight_appends: config.max_inflight_appends,
             seed: config.seed,
             promotion_max_lag_entries: config.promotion_max_lag_entries,
+            check_quorum: config.check_quorum,
+            pre_vote: config.pre_vote,
             promotion_hold_ms: config.promotion_hold_ms,
             snapshot_trailing_entries: config.snapshot_trailing_entries,
-            // Settings the C struct does not carry yet keep their defaults.
-            ..Config::new(config.id)
         }
     }
 }
@@ -194,5 +204,21 @@ impl From<ReplicationState> for sansraft_replication_state {
             }
             ReplicationState::Snapshot => sansraft_replication_state::SANSRAFT_REPLICATION_SNAPSHOT,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_round_trips_through_the_c_struct() {
+        let mut config = Config::new(3);
+        config.check_quorum = false;
+        config.pre_vote = false;
+        config.max_append_bytes = 12_345;
+        config.snapshot_trailing_entries = 7;
+        let round_trip = Config::from(&sansraft_config::from(&config));
+        assert_eq!(round_trip, config);
     }
 }
