@@ -108,13 +108,14 @@ fn regression_seeds() {
 }
 
 /// Seeds with membership changes that once failed. Seed 198 caught a leader that demoted
-/// itself, lost leadership before the change committed and then never campaigned; seed 793
+/// itself, lost leadership before the change committed and then never campaigned; seed 6542
+/// caught the same after a restart, when the node no longer knew its commit index. Seed 793
 /// caught a learner that was never ticked and so ignored vote requests for ever.
 #[test]
 fn regression_seeds_with_membership_changes() {
     let options =
         RunOptions { members: 3, spares: 2, membership_changes: true, ..RunOptions::default() };
-    for seed in [198, 793] {
+    for seed in [198, 793, 6542] {
         if let Err(failure) = run_seed(seed, &options) {
             panic!("{failure}");
         }

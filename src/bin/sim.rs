@@ -12,8 +12,8 @@ sansraft-sim: run the deterministic cluster simulator
 
 USAGE:
     sansraft-sim script [--quiet] FILE...
-    sansraft-sim seeds [--start S] [--count N] [--members K]
-    sansraft-sim seed S [--members K]
+    sansraft-sim seeds [--start S] [--count N] [RUN OPTIONS]
+    sansraft-sim seed S [RUN OPTIONS]
 
 COMMANDS:
     script FILE...   Run scenario scripts (grammar: tests/scenarios/README.md). Prints each
@@ -27,7 +27,12 @@ OPTIONS:
     --quiet          (script) Print nothing for scripts that pass; failures still print.
     --start S        (seeds) First seed to run [default: 0].
     --count N        (seeds) Number of seeds to run [default: 100].
-    --members K      (seeds, seed) Number of voting members [default: 3].
+    --members K      (seeds, seed) Number of voting members at the start [default: 3].
+    --spares N       (seeds, seed) Servers outside the starting configuration, which
+                     membership changes add and remove [default: 0].
+    --membership-changes
+                     (seeds, seed) Mix random single-server changes into the faults.
+    --snapshots      (seeds, seed) Take snapshots now and then, so leaders send them.
     -h, --help       Print this help.
 
 EXIT CODES:
@@ -98,8 +103,11 @@ fn run_seeds(args: &[String]) -> Result<bool, Usage> {
         match flag.as_str() {
             "--start" => start = number(flag, rest.next())?,
             "--count" => count = number(flag, rest.next())?,
-            "--members" => options.members = number(flag, rest.next())?,
-            other => return Err(Usage(format!("unknown option `{other}` for `seeds`"))),
+            other => {
+                if !run_option(&mut options, flag, &mut rest)? {
+                    return Err(Usage(format!("unknown option `{other}` for `seeds`")));
+                }
+            }
         }
     }
 
@@ -120,9 +128,25 @@ fn run_seeds(args: &[String]) -> Result<bool, Usage> {
         count as f64 / seconds.max(f64::EPSILON)
     );
     if failed > 0 {
-        println!("replay one with `sansraft-sim seed S --members {}`", options.members);
+        println!("replay one with `sansraft-sim seed S` and the same options");
     }
     Ok(failed == 0)
+}
+
+/// Applies an option shared by `seeds` and `seed`. Returns false for an unknown flag.
+fn run_option<'a>(
+    options: &mut RunOptions,
+    flag: &str,
+    rest: &mut impl Iterator<Item = &'a String>,
+) -> Result<bool, Usage> {
+    match flag {
+        "--members" => options.members = number(flag, rest.next())?,
+        "--spares" => options.spares = number(flag, rest.next())?,
+        "--membership-changes" => options.membership_changes = true,
+        "--snapshots" => options.snapshots = true,
+        _ => return Ok(false),
+    }
+    Ok(true)
 }
 
 /// Replays one seed with tracing on and prints the trace.
@@ -133,8 +157,11 @@ fn replay_seed(args: &[String]) -> Result<bool, Usage> {
     let mut options = RunOptions { trace: true, ..RunOptions::default() };
     while let Some(flag) = rest.next() {
         match flag.as_str() {
-            "--members" => options.members = number(flag, rest.next())?,
-            other => return Err(Usage(format!("unknown option `{other}` for `seed`"))),
+            other => {
+                if !run_option(&mut options, flag, &mut rest)? {
+                    return Err(Usage(format!("unknown option `{other}` for `seed`")));
+                }
+            }
         }
     }
     match run_seed(seed, &options) {

@@ -97,6 +97,18 @@ impl ConfigHistory {
         self.entries.last().map(|(_, membership)| membership).unwrap_or(&self.base)
     }
 
+    /// Returns the configuration in force before the newest configuration entry, if the log
+    /// holds one. A leader appends a configuration only once the one before it committed, so
+    /// this one is committed even when this server has not learned so.
+    fn before_newest(&self) -> Option<&Arc<Membership>> {
+        let count = self.entries.len();
+        match count {
+            0 => None,
+            1 => Some(&self.base),
+            _ => Some(&self.entries[count - 2].1),
+        }
+    }
+
     /// Returns the newest configuration at or below `index`.
     fn at(&self, index: Index) -> &Arc<Membership> {
         self.entries
@@ -549,12 +561,21 @@ impl Node {
     }
 
     /// Returns true when this server may start elections: it is a member of the newest
-    /// configuration, or of the newest committed one. A server that an uncommitted entry
-    /// demotes or removes keeps campaigning, because until that entry commits the previous
-    /// configuration may need its vote and its log; votes are still counted against the
-    /// newest configuration.
+    /// configuration, or of the one before it while the newest is not known to be committed.
+    /// A server that an uncommitted entry demotes or removes keeps campaigning, because until
+    /// that entry commits the previous configuration may need its vote and its log; votes
+    /// are still counted against the newest configuration.
     fn can_campaign(&self) -> bool {
-        self.is_member() || self.configs.at(self.commit).is_member(self.config.id)
+        if self.is_member() {
+            return true;
+        }
+        let newest_uncommitted =
+            self.configs.entries.last().is_some_and(|(at, _)| *at > self.commit);
+        newest_uncommitted
+            && self
+                .configs
+                .before_newest()
+                .is_some_and(|previous| previous.is_member(self.config.id))
     }
 
     fn is_sole_member(&self) -> bool {
