@@ -147,7 +147,15 @@ impl Membership {
         }
         let mut indexes: smallvec::SmallVec<[u64; 8]> =
             self.members.iter().map(|id| index_of(*id).unwrap_or(0)).collect();
-        indexes.sort_unstable_by(|a, b| b.cmp(a));
+        // Insertion sort, descending: clusters have a handful of members, and this runs on
+        // every acknowledgement that may advance the commit index.
+        for at in 1..indexes.len() {
+            let mut position = at;
+            while position > 0 && indexes[position - 1] < indexes[position] {
+                indexes.swap(position - 1, position);
+                position -= 1;
+            }
+        }
         indexes[self.quorum() - 1]
     }
 }

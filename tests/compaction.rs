@@ -31,7 +31,7 @@ fn drive(total: u64) -> usize {
 
     let mut proposed = 0;
     let mut largest_log = 0;
-    let mut last_snapshot = vec![0; 3];
+    let mut last_snapshot = [0; 3];
     let payload = Bytes::from_static(&[7; 16]);
     while cluster.nodes.iter().any(|n| n.applied < total) {
         if proposed < total {
@@ -44,12 +44,12 @@ fn drive(total: u64) -> usize {
         let until = cluster.now_ms + 2;
         cluster.run_until(until, |_| false).unwrap();
 
-        for at in 0..cluster.nodes.len() {
+        for (at, last) in last_snapshot.iter_mut().enumerate() {
             let applied = cluster.nodes[at].applied;
-            if applied >= last_snapshot[at] + SNAPSHOT_EVERY {
+            if applied >= *last + SNAPSHOT_EVERY {
                 let id = cluster.nodes[at].id;
                 cluster.take_snapshot(id).unwrap();
-                last_snapshot[at] = applied;
+                *last = applied;
             }
             let held = cluster.nodes[at].node.as_ref().unwrap().status().log_entries;
             largest_log = largest_log.max(held);

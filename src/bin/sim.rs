@@ -156,12 +156,8 @@ fn replay_seed(args: &[String]) -> Result<bool, Usage> {
     let seed = number("seed", Some(seed_word))?;
     let mut options = RunOptions { trace: true, ..RunOptions::default() };
     while let Some(flag) = rest.next() {
-        match flag.as_str() {
-            other => {
-                if !run_option(&mut options, flag, &mut rest)? {
-                    return Err(Usage(format!("unknown option `{other}` for `seed`")));
-                }
-            }
+        if !run_option(&mut options, flag, &mut rest)? {
+            return Err(Usage(format!("unknown option `{flag}` for `seed`")));
         }
     }
     match run_seed(seed, &options) {

@@ -175,7 +175,8 @@ impl Node {
         if progress.state == ReplicationState::Probe && in_step {
             progress.become_replicate();
         }
-        if advanced {
+        // An acknowledgement at or below the commit index cannot raise the quorum index.
+        if advanced && match_index > self.commit {
             self.maybe_commit();
         }
     }
