@@ -27,18 +27,18 @@ pub struct Config {
     /// A pending learner counts as caught up while its match index is within this many
     /// entries of the leader's last index.
     pub promotion_max_lag_entries: u64,
-    /// Whether a leader steps down when a majority of members has not answered it within
+    /// Whether a leader steps down when a majority of members has not responded within
     /// the minimum election timeout, so a leader cut off in a minority stops accepting
     /// proposals that cannot commit.
     pub check_quorum: bool,
-    /// Whether a server whose election timeout fires first asks the members whether it
-    /// could win (pre-vote) and campaigns only if a majority says yes. A server that was
+    /// Whether a server whose election timeout fires first checks with the members whether
+    /// it could win (pre-vote) and campaigns only if a majority says yes. A server that was
     /// cut off then returns without a higher term that would depose a working leader.
     pub pre_vote: bool,
     /// How many entries before a snapshot point stay in the log after compaction, so that
     /// a follower a little behind gets entries instead of a whole snapshot.
     pub snapshot_trailing_entries: u64,
-    /// How long, in ms, a pending learner must stay caught up (and keep answering) before
+    /// How long, in ms, a pending learner must stay caught up (and keep responding) before
     /// the leader promotes it.
     pub promotion_hold_ms: u64,
 }
@@ -95,7 +95,7 @@ impl Config {
     }
 }
 
-/// Why a [`Config`] is invalid.
+/// The reason a [`Config`] is invalid.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ConfigError {

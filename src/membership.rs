@@ -11,7 +11,7 @@ use crate::types::NodeId;
 pub struct Learner {
     /// The learner's id.
     pub id: NodeId,
-    /// Whether the learner asks to become a member. The leader promotes a pending learner
+    /// Whether the learner is waiting to become a member. The leader promotes a pending learner
     /// once it has caught up, and never promotes a learner that is not pending.
     pub pending: bool,
 }
@@ -25,7 +25,7 @@ pub struct Membership {
     learners: Vec<Learner>,
 }
 
-/// Why a configuration is invalid.
+/// The reason a configuration is invalid.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum MembershipError {
@@ -196,7 +196,7 @@ pub enum MembershipChange {
     },
 }
 
-/// Why a [`MembershipChange`] cannot apply to a configuration.
+/// The reason a [`MembershipChange`] cannot apply to a configuration.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ChangeError {

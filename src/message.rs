@@ -16,7 +16,7 @@ pub struct Message {
     pub to: NodeId,
     /// The sender's current term.
     pub term: Term,
-    /// What the message asks or answers.
+    /// The request or response the message carries.
     pub body: Body,
 }
 
@@ -24,23 +24,23 @@ pub struct Message {
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Body {
-    /// A candidate asks for a vote.
+    /// A candidate requests a vote.
     RequestVote {
         /// The candidate's last log entry.
         last_log: LogId,
     },
-    /// A server asks whether it could win an election in the message's term, before
+    /// A server checks whether it could win an election in the message's term, before
     /// starting one. Nobody changes term or vote for it.
     PreVote {
         /// The asking server's last log entry.
         last_log: LogId,
     },
-    /// The answer to `PreVote`: a grant carries the requested term, a refusal the voter's.
+    /// The response to `PreVote`. A grant carries the requested term, a refusal the voter's term.
     PreVoteResponse {
         /// Whether the voter would grant its vote.
         granted: bool,
     },
-    /// The answer to `RequestVote`.
+    /// The response to `RequestVote`.
     VoteResponse {
         /// Whether the vote was granted.
         granted: bool,
@@ -61,10 +61,10 @@ pub enum Body {
     /// the receiver's host stores it before passing this message to its node. The receiver
     /// answers with an `AppendResponse`.
     InstallSnapshot {
-        /// What the snapshot covers. Boxed to keep every message small.
+        /// The snapshot's description, boxed to keep every message small.
         meta: Box<SnapshotMeta>,
     },
-    /// The answer to `AppendEntries`.
+    /// The response to `AppendEntries`.
     AppendResponse {
         /// Whether the entries were accepted.
         outcome: AppendOutcome,

@@ -267,7 +267,7 @@ impl Node {
         }
     }
 
-    /// Answers a message from an older term so that its sender learns the current term.
+    /// Responds to a message from an older term so that its sender learns the current term.
     pub(super) fn reply_to_stale(&mut self, message: &Message) {
         let last_log_index = self.log.last_index();
         match &message.body {

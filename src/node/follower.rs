@@ -24,7 +24,7 @@ impl Node {
         }
         if prev.index < self.commit {
             // Everything up to the commit index matches the leader's log, and part of it may
-            // be compacted here, so answer with the commit index rather than comparing.
+            // be compacted here, so acknowledge the commit index rather than comparing.
             self.acknowledge_append(leader, self.commit);
             return;
         }

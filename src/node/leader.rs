@@ -42,7 +42,7 @@ impl Node {
     }
 
     /// Sends every peer the entries it lacks, as far as its in-flight limit allows, and the
-    /// new commit index to peers that have not been told it.
+    /// new commit index to peers that have not received it.
     pub(super) fn broadcast_append(&mut self) {
         let last_index = self.log.last_index();
         for at in 0..self.progress.len() {
@@ -157,7 +157,7 @@ impl Node {
             }
         }
 
-        // A follower whose log runs past this one holds a stale tail. Only an entry of this
+        // A follower whose log runs past this one has a stale tail. Only an entry of this
         // term makes it truncate, so append one if the log has none yet.
         let own_term_entry = self.log.last_id().term == self.term;
         if last_log_index > self.log.last_index() && !own_term_entry {

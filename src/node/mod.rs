@@ -66,7 +66,7 @@ pub enum Input {
     },
 }
 
-/// What a host persisted, handed back to rebuild a node after a restart.
+/// The state a host persisted, handed back to rebuild a node after a restart.
 #[derive(Clone, Debug, Default)]
 pub struct RestoreState {
     /// The durable term and vote.
@@ -394,13 +394,13 @@ impl Node {
         self.configs.current()
     }
 
-    /// Returns the log entry at `index`, if the node holds it.
+    /// Returns the log entry at `index`, if the log contains it.
     pub fn entry(&self, index: Index) -> Option<&Entry> {
         self.log.entry(index)
     }
 
     /// Returns the term of the entry at `index`, or `None` when the node does not hold it
-    /// (past the end, or compacted into a snapshot; the snapshot's own last index answers).
+    /// (past the end, or compacted into a snapshot). The snapshot's own last index still returns its term.
     pub fn log_term(&self, index: Index) -> Option<Term> {
         self.log.term_at(index)
     }

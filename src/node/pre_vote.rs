@@ -1,4 +1,4 @@
-//! Pre-vote: a server asks whether it could win an election before starting one.
+//! Pre-vote: a server checks whether it could win an election before starting one.
 //!
 //! A pre-vote request carries the term the server would campaign in, but nobody changes
 //! term or vote for it. A server that was cut off, and timed out again and again, therefore
@@ -34,7 +34,7 @@ impl Node {
         self.record_pre_vote(own);
     }
 
-    /// Answers a pre-vote request without changing term or vote. The grant follows the
+    /// Responds to a pre-vote request without changing term or vote. The grant follows the
     /// rules of a real vote, and is refused while this server hears from a leader.
     pub(super) fn handle_pre_vote(&mut self, candidate: NodeId, term: Term, last_log: LogId) {
         let free_to_vote = term > self.term || self.vote.is_none_or(|vote| vote == candidate);

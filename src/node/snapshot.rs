@@ -72,7 +72,7 @@ impl Node {
         };
         let progress = &mut self.progress[at];
         if success {
-            // The receiver answers the install with an acknowledgement; until then probe
+            // The receiver acknowledges the install; until then probe
             // from just after the snapshot.
             let next = progress.pending_snapshot + 1;
             progress.become_probe(next);

@@ -241,7 +241,7 @@ impl Cluster {
         self.drain(at)
     }
 
-    /// Proposes `data` on node `id`, returning the node's answer.
+    /// Proposes `data` on node `id`, returning the node's result.
     pub fn propose(&mut self, id: NodeId, data: Bytes) -> Result<Result<LogId, Error>, String> {
         let at = self.position(id)?;
         let node = self.nodes[at].node.as_mut().ok_or_else(|| format!("node {id} is crashed"))?;
@@ -256,7 +256,7 @@ impl Cluster {
         Ok(result)
     }
 
-    /// Requests a configuration change on node `id`, returning the node's answer.
+    /// Requests a configuration change on node `id`, returning the node's result.
     pub fn change_membership(
         &mut self,
         id: NodeId,
@@ -357,7 +357,7 @@ impl Cluster {
     }
 
     /// Makes node `id` snapshot its state machine at its applied index: the data is stored
-    /// on its disk first, then the node is told.
+    /// on its disk first, then the node is informed.
     pub fn take_snapshot(&mut self, id: NodeId) -> Result<(), String> {
         let at = self.position(id)?;
         let sim = &mut self.nodes[at];
@@ -674,7 +674,7 @@ impl Cluster {
     }
 
     /// Checks that the configuration a node reports is the newest one in its log, and that
-    /// a leader's log holds at most one configuration entry above its commit index.
+    /// a leader's log contains at most one configuration entry above its commit index.
     fn check_membership(&self, at: usize) -> Result<(), String> {
         let id = self.nodes[at].id;
         let Some(node) = self.nodes[at].node.as_ref() else {
