@@ -305,7 +305,11 @@ async fn add_learner(
     let change = MembershipChange::AddLearner { id: request.id, pending: request.pending };
     match change_membership(&api, change, &path).await {
         Ok(outcome) => {
-            let body = serde_json::json!({ "id": request.id, "index": outcome.id.index, "pending": request.pending });
+            let body = serde_json::json!({
+                "id": request.id,
+                "index": outcome.id.index,
+                "pending": request.pending,
+            });
             let mut response = Json(body).into_response();
             add_node_header(&api, &mut response);
             response
@@ -328,7 +332,12 @@ async fn remove_member(
     let (reply, receiver) = oneshot::channel();
     let forget = Request::Write { command: Command::RemovePeer { id }, reply };
     if let Err(response) = submit(&api, forget, receiver, &path).await {
-        tracing::warn!(node = api.node_id, peer = id, status = %response.status(), "removed the server but could not drop its addresses");
+        tracing::warn!(
+            node = api.node_id,
+            peer = id,
+            status = %response.status(),
+            "removed the server but could not drop its addresses"
+        );
     }
     let body = serde_json::json!({ "id": id, "index": outcome.id.index });
     let mut response = Json(body).into_response();

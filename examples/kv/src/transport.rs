@@ -266,8 +266,8 @@ pub enum Inbound {
     SnapshotSent {
         /// The receiver.
         to: NodeId,
-        /// Whether the receiver stored it.
-        success: bool,
+        /// `Ok` when the receiver stored it, or why the send failed.
+        result: Result<(), String>,
     },
 }
 
@@ -345,16 +345,22 @@ impl Outbound {
                     "send queue full; dropping messages until the peer catches up"
                 );
             }
-            report_snapshot_failure(to, &outgoing, inbound);
+            report_snapshot_failure(to, &outgoing, inbound, "the send queue is full");
         }
     }
 }
 
-fn report_snapshot_failure(to: NodeId, outgoing: &Outgoing, inbound: &mpsc::Sender<Inbound>) {
+fn report_snapshot_failure(
+    to: NodeId,
+    outgoing: &Outgoing,
+    inbound: &mpsc::Sender<Inbound>,
+    reason: &str,
+) {
     if let Outgoing::Snapshot { .. } = outgoing {
         let inbound = inbound.clone();
+        let result = Err(reason.to_owned());
         tokio::spawn(async move {
-            let _ = inbound.send(Inbound::SnapshotSent { to, success: false }).await;
+            let _ = inbound.send(Inbound::SnapshotSent { to, result }).await;
         });
     }
 }
@@ -387,13 +393,19 @@ async fn run_link(
                 Err(error) => {
                     failures += 1;
                     if failures == 1 || failures % 50 == 0 {
-                        tracing::warn!(node = local.id, peer, failures, %error, "cannot connect to peer; retrying with backoff");
+                        tracing::warn!(
+                            node = local.id,
+                            peer,
+                            failures,
+                            %error,
+                            "cannot connect to peer; retrying with backoff"
+                        );
                     }
-                    report_snapshot_failure(peer, &first, &inbound);
+                    report_snapshot_failure(peer, &first, &inbound, &error.to_string());
                     let delay = MIN_BACKOFF.saturating_mul(1 << failures.min(5)).min(MAX_BACKOFF);
                     tokio::time::sleep(delay).await;
                     while let Ok(stale) = queue.try_recv() {
-                        report_snapshot_failure(peer, &stale, &inbound);
+                        report_snapshot_failure(peer, &stale, &inbound, "the peer is unreachable");
                     }
                     continue;
                 }
@@ -449,10 +461,14 @@ async fn send_batch(
                 write_frame(&mut connection.writer, &Frame::Message(message)).await?;
             }
             Outgoing::Snapshot { message, data, index } => {
-                let result = send_snapshot(connection, message, data, index).await;
-                let success = matches!(result, Ok(true));
-                let _ = inbound.send(Inbound::SnapshotSent { to: peer, success }).await;
-                result?;
+                let sent = send_snapshot(connection, message, data, index).await;
+                let result = match &sent {
+                    Ok(true) => Ok(()),
+                    Ok(false) => Err("the receiver could not store it".to_owned()),
+                    Err(error) => Err(error.to_string()),
+                };
+                let _ = inbound.send(Inbound::SnapshotSent { to: peer, result }).await;
+                sent?;
             }
         }
         written += 1;
@@ -496,7 +512,12 @@ pub async fn serve(listener: TcpListener, local: Arc<Local>, inbound: mpsc::Send
                 let inbound = inbound.clone();
                 tokio::spawn(async move {
                     if let Err(error) = handle_connection(stream, &local, inbound).await {
-                        tracing::warn!(node = local.id, %remote, %error, "closed a peer connection after an error");
+                        tracing::warn!(
+                            node = local.id,
+                            %remote,
+                            %error,
+                            "closed a peer connection after an error"
+                        );
                     }
                 });
             }

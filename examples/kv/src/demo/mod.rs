@@ -61,7 +61,8 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<bool> {
     ];
     let mut cluster = Cluster::new(base_dir, args.keep_data, MEMBERS, LEARNERS, node_flags)?;
     println!(
-        "sansraft-kv demo: {MEMBERS} members and {LEARNERS} learner, {} keys of {} bytes, {} writers",
+        "sansraft-kv demo: {MEMBERS} members and {LEARNERS} learner, {} keys of {} bytes, \
+         {} writers",
         args.keys, args.value_bytes, args.writers
     );
     println!("node data and logs: {}", cluster.base_dir().display());
@@ -161,7 +162,10 @@ async fn run_writes(
         if killed.is_none() && acknowledged >= kill_at.max(1) {
             let leader = report.acks.last().expect("an ack was just pushed").node;
             cluster.kill(leader)?;
-            println!("killed the leader, node {leader}, with SIGKILL after {acknowledged} acknowledged writes");
+            println!(
+                "killed the leader, node {leader}, with SIGKILL after {acknowledged} \
+                 acknowledged writes"
+            );
             report.events.push(Event::Killed { node: leader, at: Instant::now() });
             killed = Some(leader);
         }

@@ -161,7 +161,8 @@ impl Report {
         let detail =
             if per_node.is_empty() { String::new() } else { format!(" ({})", per_node.join(", ")) };
         println!(
-            "  snapshots        {snapshots_taken} taken, {installed_total} installed from a leader{detail}"
+            "  snapshots        {snapshots_taken} taken, {installed_total} installed from a \
+             leader{detail}"
         );
     }
 

@@ -142,7 +142,8 @@ impl Workload {
                     {
                         Some(leader) => target = leader,
                         None => bail!(
-                            "PUT {url} redirected to {location:?}, which is not the address of any node in the cluster"
+                            "PUT {url} redirected to {location:?}, which is not the address \
+                             of any node in the cluster"
                         ),
                     }
                 }
@@ -155,7 +156,8 @@ impl Workload {
             }
         }
         bail!(
-            "key {key} was not acknowledged within {} s after {attempts} attempts; last problem: {last_problem}",
+            "key {key} was not acknowledged within {} s after {attempts} attempts; \
+             last problem: {last_problem}",
             KEY_DEADLINE.as_secs()
         )
     }

@@ -222,7 +222,7 @@ async fn shutdown_signal(with_parent: bool) -> &'static str {
 /// Results of work the host started off its own task.
 enum Internal {
     /// A snapshot of this node's own state was written (or failed to be).
-    SnapshotWritten { meta: SnapshotMeta, data: Bytes, result: Result<(), String> },
+    SnapshotWritten { meta: SnapshotMeta, data: Bytes, keys: usize, result: Result<(), String> },
     /// A snapshot received from the leader was written (or failed to be).
     ReceivedSnapshotStored {
         message: sansraft::Message,
@@ -343,7 +343,12 @@ impl Host {
             StorageEvent::Durable { token, requests } => {
                 tracing::trace!(node = self.id, token, requests, "persisted");
                 if let Err(error) = self.node.persisted(token) {
-                    tracing::error!(node = self.id, token, %error, "the node rejected a persisted token");
+                    tracing::error!(
+                        node = self.id,
+                        token,
+                        %error,
+                        "the node rejected a persisted token"
+                    );
                 }
                 Ok(())
             }
@@ -360,22 +365,31 @@ impl Host {
             Inbound::Message(message) => {
                 let (from, kind) = (message.from, message.body.kind());
                 if let Err(error) = self.node.receive(message) {
-                    tracing::warn!(node = self.id, from, kind, %error, "the node rejected a message");
+                    tracing::warn!(
+                        node = self.id,
+                        from,
+                        kind,
+                        %error,
+                        "the node rejected a message"
+                    );
                 }
             }
             Inbound::Snapshot { message, data, stored } => {
                 self.store_received_snapshot(message, data, stored)
             }
-            Inbound::SnapshotSent { to, success } => {
-                if success {
-                    self.counters.snapshots_sent += 1;
-                    tracing::info!(node = self.id, peer = to, "peer stored the snapshot");
-                } else {
-                    tracing::warn!(
+            Inbound::SnapshotSent { to, result } => {
+                let success = result.is_ok();
+                match result {
+                    Ok(()) => {
+                        self.counters.snapshots_sent += 1;
+                        tracing::info!(node = self.id, peer = to, "peer stored the snapshot");
+                    }
+                    Err(error) => tracing::warn!(
                         node = self.id,
                         peer = to,
+                        %error,
                         "sending a snapshot failed; the leader retries"
-                    );
+                    ),
                 }
                 let input = sansraft::Input::SnapshotSent { to, success };
                 if let Err(error) = self.node.step(input) {
@@ -387,8 +401,8 @@ impl Host {
 
     fn handle_internal(&mut self, internal: Internal) {
         match internal {
-            Internal::SnapshotWritten { meta, data, result } => {
-                self.finish_own_snapshot(meta, data, result)
+            Internal::SnapshotWritten { meta, data, keys, result } => {
+                self.finish_own_snapshot(meta, data, keys, result)
             }
             Internal::ReceivedSnapshotStored { message, meta, data, state, stored, result } => {
                 self.install_received_snapshot(message, meta, data, state, stored, result)

@@ -20,7 +20,12 @@ impl Host {
                 self.reported_applied = self.applied;
                 let index = self.applied;
                 if let Err(error) = self.node.step(Input::Applied { index }) {
-                    tracing::error!(node = self.id, index, %error, "the node rejected the applied index");
+                    tracing::error!(
+                        node = self.id,
+                        index,
+                        %error,
+                        "the node rejected the applied index"
+                    );
                 }
                 stepped = true;
             }
@@ -84,7 +89,8 @@ impl Host {
                 tracing::error!(
                     node = self.id,
                     peer = to,
-                    "the node requested a snapshot send, but this host does not have that snapshot's data"
+                    "the node requested a snapshot send, but this host does not have that \
+                     snapshot's data"
                 );
                 self.deferred.push(Input::SnapshotSent { to, success: false });
             }
@@ -116,7 +122,12 @@ impl Host {
                 }
                 Err(error) => {
                     // Every node skips the same entry, so the replicas stay identical.
-                    tracing::error!(node = self.id, index = entry.index, %error, "committed entry is not a valid command; skipping it");
+                    tracing::error!(
+                        node = self.id,
+                        index = entry.index,
+                        %error,
+                        "committed entry is not a valid command; skipping it"
+                    );
                 }
             },
         }
@@ -158,7 +169,12 @@ impl Host {
             }
             let command = Command::SetPeer { id, addresses };
             if let Err(error) = self.node.propose(command.encode()) {
-                tracing::warn!(node = self.id, peer = id, %error, "could not propose the peer's addresses");
+                tracing::warn!(
+                    node = self.id,
+                    peer = id,
+                    %error,
+                    "could not propose the peer's addresses"
+                );
             }
         }
     }

@@ -83,7 +83,12 @@ impl Host {
             Request::ChangeMembership { change, reply } => {
                 let result = self.node.change_membership(change);
                 if let Err(error) = &result {
-                    tracing::info!(node = self.id, ?change, %error, "membership change not accepted");
+                    tracing::info!(
+                        node = self.id,
+                        ?change,
+                        %error,
+                        "membership change not accepted"
+                    );
                 } else {
                     tracing::info!(node = self.id, ?change, "proposed a membership change");
                 }

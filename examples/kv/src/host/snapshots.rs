@@ -27,13 +27,14 @@ impl Host {
         };
         self.snapshot_in_progress = true;
         let data = snapshot::encode(&meta, &self.state);
+        let keys = self.state.len();
         let dir = self.snapshot_dir.clone();
         let internal = self.internal.clone();
         tokio::task::spawn_blocking(move || {
             let result = snapshot::write_file(&dir, &meta, &data)
                 .map(|_| ())
                 .map_err(|error| error.to_string());
-            let _ = internal.send(Internal::SnapshotWritten { meta, data, result });
+            let _ = internal.send(Internal::SnapshotWritten { meta, data, keys, result });
         });
     }
 
@@ -41,36 +42,46 @@ impl Host {
         &mut self,
         meta: SnapshotMeta,
         data: Bytes,
+        keys: usize,
         result: Result<(), String>,
     ) {
         self.snapshot_in_progress = false;
         let index = meta.last.index;
         self.last_snapshot_index = self.last_snapshot_index.max(index);
         if let Err(error) = result {
-            tracing::error!(node = self.id, index, %error, "writing a snapshot failed; retrying after more entries");
+            tracing::error!(
+                node = self.id,
+                index,
+                %error,
+                "writing a snapshot failed; retrying after more entries"
+            );
             return;
         }
         match self.node.step(Input::SnapshotTaken(meta.clone())) {
             Ok(()) => {
                 self.counters.snapshots_taken += 1;
-                tracing::info!(
-                    node = self.id,
-                    index,
-                    bytes = data.len(),
-                    keys = self.state.len(),
-                    "took a snapshot"
-                );
+                tracing::info!(node = self.id, index, bytes = data.len(), keys, "took a snapshot");
                 self.latest_snapshot = Some((meta, data));
             }
             Err(error) => {
                 // An installed leader snapshot may already cover this index.
-                tracing::warn!(node = self.id, index, %error, "the node rejected the snapshot; deleting its file");
+                tracing::warn!(
+                    node = self.id,
+                    index,
+                    %error,
+                    "the node rejected the snapshot; deleting its file"
+                );
                 let path = self.snapshot_dir.join(snapshot::file_name(&meta));
                 let is_latest =
                     self.latest_snapshot.as_ref().is_some_and(|(latest, _)| *latest == meta);
                 if !is_latest {
                     if let Err(error) = std::fs::remove_file(&path) {
-                        tracing::warn!(node = self.id, file = %path.display(), %error, "could not delete a snapshot file");
+                        tracing::warn!(
+                            node = self.id,
+                            file = %path.display(),
+                            %error,
+                            "could not delete a snapshot file"
+                        );
                     }
                 }
             }
@@ -104,7 +115,13 @@ impl Host {
                 return;
             }
             Err(error) => {
-                tracing::warn!(node = self.id, from, index = meta.last.index, %error, "invalid snapshot data; rejecting it");
+                tracing::warn!(
+                    node = self.id,
+                    from,
+                    index = meta.last.index,
+                    %error,
+                    "invalid snapshot data; rejecting it"
+                );
                 let _ = stored.send(false);
                 return;
             }
@@ -144,7 +161,12 @@ impl Host {
         result: Result<(), String>,
     ) {
         if let Err(error) = result {
-            tracing::error!(node = self.id, index = meta.last.index, %error, "storing a received snapshot failed");
+            tracing::error!(
+                node = self.id,
+                index = meta.last.index,
+                %error,
+                "storing a received snapshot failed"
+            );
             let _ = stored.send(false);
             return;
         }
