@@ -112,8 +112,9 @@ pub struct DemoArgs {
     /// Log entries kept before a snapshot point.
     #[arg(long, value_name = "ENTRIES", default_value_t = 500)]
     pub snapshot_trailing_entries: u64,
-    /// Directory for the nodes' data directories and logs [default: a new directory under
-    /// the system's temporary directory, deleted at exit unless --keep-data].
+    /// Parent directory for the demo's files: the demo creates a new directory in it for the
+    /// nodes' data directories and logs, and deletes that directory at exit unless
+    /// --keep-data is given or a check failed [default: the system's temporary directory].
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
     /// Keep the data directories and node logs after the demo.

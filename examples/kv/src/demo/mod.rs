@@ -52,7 +52,8 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<bool> {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |elapsed| elapsed.as_millis());
     let run_name = format!("sansraft-kv-demo-{}-{stamp}", std::process::id());
-    let base_dir = args.data_dir.clone().unwrap_or_else(|| std::env::temp_dir().join(&run_name));
+    let parent = args.data_dir.clone().unwrap_or_else(std::env::temp_dir);
+    let base_dir = parent.join(&run_name);
     let node_flags = vec![
         format!("--cluster-id={run_name}"),
         format!("--snapshot-every={}", args.snapshot_every),

@@ -1,6 +1,6 @@
 //! Durable storage of one node: the segmented log of Raft records and snapshot files.
 //!
-//! The log directory holds append-only segment files (see [`record`] for the layout). Every
+//! The log directory contains append-only segment files (see [`record`] for the layout). Every
 //! persist request from the node becomes records in the newest segment; a writer thread
 //! fsyncs once per batch of requests (group commit) before the node hears `Persisted`.
 //! Replaying the segments in order rebuilds the hard state, the latest snapshot description
@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 pub use segment_log::{LogOptions, Recovered, SegmentLog, TornTail};
 pub use writer::{LogWriter, StorageEvent};
 
-/// Why the log could not be read or written.
+/// An error reading or writing the log.
 #[derive(Debug)]
 pub enum StorageError {
     /// A file operation failed.
@@ -36,7 +36,7 @@ pub enum StorageError {
         path: PathBuf,
         /// Byte offset of the damaged record in the file.
         offset: u64,
-        /// What is wrong with it.
+        /// The problem with it.
         reason: String,
     },
 }
