@@ -19,15 +19,17 @@ fn main() -> ExitCode {
     match cli.command {
         Some(Command::Node(args)) => {
             init_logging();
-            let result = args
-                .into_options()
-                .map(|options| runtime.block_on(sansraft_kv::host::run(options)));
-            match result {
-                Ok(Ok(())) => ExitCode::SUCCESS,
-                Ok(Err(error)) | Err(error) => {
-                    eprintln!("error: {error:#}");
-                    ExitCode::FAILURE
+            let options = match args.into_options() {
+                Ok(options) => options,
+                Err(error) => {
+                    tracing::error!(error = %format!("{error:#}"), "invalid flags");
+                    return ExitCode::FAILURE;
                 }
+            };
+            // `run` logs why the node failed, so the error is not printed again here.
+            match runtime.block_on(sansraft_kv::host::run(options)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(_) => ExitCode::FAILURE,
             }
         }
         Some(Command::Demo(args)) => runtime.block_on(run_demo(args)),

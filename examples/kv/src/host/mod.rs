@@ -62,8 +62,42 @@ pub struct NodeOptions {
     pub exit_with_parent: bool,
 }
 
-/// Runs a node until it receives SIGINT or SIGTERM, or fails.
+/// Runs a node until it receives SIGINT or SIGTERM, or fails. Logs why it failed.
 pub async fn run(options: NodeOptions) -> anyhow::Result<()> {
+    let id = options.raft.id;
+    let exit_with_parent = options.exit_with_parent;
+    let (mut host, channels) = match start(options).await {
+        Ok(started) => started,
+        Err(error) => {
+            tracing::error!(node = id, error = %format!("{error:#}"), "node failed to start");
+            return Err(error);
+        }
+    };
+
+    let result = host.run_loop(channels, shutdown_signal(exit_with_parent)).await;
+    if let Some(writer) = host.writer.take() {
+        writer.shutdown();
+    }
+    match &result {
+        Ok(()) => tracing::info!(node = id, "node stopped"),
+        Err(error) => {
+            tracing::error!(node = id, error = %format!("{error:#}"), "node stopped after an error")
+        }
+    }
+    result
+}
+
+/// What a node recovered from its data directory.
+struct Recovery {
+    log: SegmentLog,
+    restore: RestoreState,
+    state: KvState,
+    latest_snapshot: Option<(SnapshotMeta, Bytes)>,
+}
+
+/// Checks the data directory's identity and rebuilds the log, the latest snapshot and the
+/// key-value map from it.
+fn recover(options: &NodeOptions) -> anyhow::Result<Recovery> {
     let id = options.raft.id;
     let mut bootstrap_members: Vec<NodeId> = Vec::new();
     if !options.join {
@@ -89,6 +123,7 @@ pub async fn run(options: NodeOptions) -> anyhow::Result<()> {
              nothing committed is lost"
         );
     }
+
     snapshot::remove_all_except(&snapshot_dir, recovered.snapshot.as_ref())?;
     let (state, latest_snapshot) = match &recovered.snapshot {
         Some(meta) => {
@@ -107,13 +142,23 @@ pub async fn run(options: NodeOptions) -> anyhow::Result<()> {
         keys = state.len(),
         "recovered the log"
     );
+
     let restore = RestoreState {
         hard_state: recovered.hard_state,
-        snapshot: recovered.snapshot.clone(),
+        snapshot: recovered.snapshot,
         entries: recovered.entries,
         membership: identity.bootstrap_membership()?,
         applied,
     };
+    Ok(Recovery { log, restore, state, latest_snapshot })
+}
+
+/// Recovers the node, opens its listeners and starts the writer thread, the transport and
+/// the HTTP server. Returns the host, ready to run its loop.
+async fn start(options: NodeOptions) -> anyhow::Result<(Host, Channels)> {
+    let id = options.raft.id;
+    let Recovery { log, restore, state, latest_snapshot } = recover(&options)?;
+    let applied = restore.applied;
     let node = Node::restore(options.raft.clone(), restore)
         .map_err(|error| anyhow::anyhow!("cannot rebuild node {id} from its log: {error}"))?;
 
@@ -124,6 +169,7 @@ pub async fn run(options: NodeOptions) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on --http-addr {}", options.addresses.http_addr))?;
 
+    let snapshot_dir = options.data_dir.join("snapshots");
     let (storage_sender, storage_events) = mpsc::unbounded_channel();
     let writer = LogWriter::spawn(log, snapshot_dir.clone(), storage_sender)
         .context("cannot start the log writer thread")?;
@@ -150,7 +196,7 @@ pub async fn run(options: NodeOptions) -> anyhow::Result<()> {
         data_dir = %options.data_dir.display(),
         "node started"
     );
-    let mut host = Host {
+    let host = Host {
         id,
         node,
         clock: Instant::now(),
@@ -174,17 +220,7 @@ pub async fn run(options: NodeOptions) -> anyhow::Result<()> {
         registered_term: None,
     };
     let channels = Channels { storage_events, inbound, requests, internal };
-    let result = host.run_loop(channels, shutdown_signal(options.exit_with_parent)).await;
-    if let Some(writer) = host.writer.take() {
-        writer.shutdown();
-    }
-    match &result {
-        Ok(()) => tracing::info!(node = id, "node stopped"),
-        Err(error) => {
-            tracing::error!(node = id, error = %format!("{error:#}"), "node stopped after an error")
-        }
-    }
-    result
+    Ok((host, channels))
 }
 
 /// Completes when the process is asked to stop, or when its parent exits if `with_parent`.

@@ -97,52 +97,18 @@ impl SegmentLog {
         let mut replay = Replay::default();
         let mut segments = VecDeque::new();
         let mut torn_tail = None;
-
         for (position, (sequence, path)) in paths.iter().enumerate() {
             let is_newest = position + 1 == paths.len();
-            let contents = fs::read(path).map_err(StorageError::io(path, "read"))?;
-            let contents = Bytes::from(contents);
-            let scan = scan_segment(&contents).map_err(|corrupt| StorageError::Corrupt {
-                path: path.clone(),
-                offset: corrupt.offset,
-                reason: corrupt.reason,
-            })?;
-            if let Some(torn) = scan.torn_at {
-                if !is_newest {
-                    let reason = format!("{}, in a segment that is not the newest", torn.reason);
-                    return Err(StorageError::Corrupt {
-                        path: path.clone(),
-                        offset: torn.offset,
-                        reason,
-                    });
-                }
-                let dropped_bytes = contents.len() as u64 - torn.offset;
-                let offset = torn.offset;
-                torn_tail = Some(TornTail {
+            let (max_entry_index, torn) = replay_segment(path, is_newest, &mut replay)?;
+            let emptied = torn.as_ref().is_some_and(|torn| torn.offset == 0);
+            torn_tail = torn.or(torn_tail);
+            if !emptied {
+                segments.push_back(Segment {
+                    sequence: *sequence,
                     path: path.clone(),
-                    offset,
-                    dropped_bytes,
-                    reason: torn.reason,
+                    max_entry_index,
                 });
-                if offset == 0 {
-                    // The file header itself is cut short, so the file contains nothing.
-                    fs::remove_file(path).map_err(StorageError::io(path, "remove"))?;
-                    continue;
-                }
-                cut_torn_tail(path, offset)?;
             }
-            let mut max_entry_index = 0;
-            for positioned in scan.records {
-                if let Record::Entry(entry) = &positioned.record {
-                    max_entry_index = max_entry_index.max(entry.index);
-                }
-                replay.apply(path, positioned)?;
-            }
-            segments.push_back(Segment {
-                sequence: *sequence,
-                path: path.clone(),
-                max_entry_index,
-            });
         }
         let entries = replay.finish(dir)?;
 
@@ -279,6 +245,53 @@ impl SegmentLog {
         }
         Ok(deleted)
     }
+}
+
+/// Replays one segment into `replay` and returns the highest entry index it contains. A
+/// torn end of the newest segment is cut off (or the file removed, when even its header is
+/// incomplete) and returned; a torn end of any other segment is corruption.
+fn replay_segment(
+    path: &Path,
+    is_newest: bool,
+    replay: &mut Replay,
+) -> Result<(Index, Option<TornTail>), StorageError> {
+    let contents = Bytes::from(fs::read(path).map_err(StorageError::io(path, "read"))?);
+    let scan = scan_segment(&contents).map_err(|corrupt| StorageError::Corrupt {
+        path: path.to_path_buf(),
+        offset: corrupt.offset,
+        reason: corrupt.reason,
+    })?;
+
+    let mut torn_tail = None;
+    if let Some(torn) = scan.torn_at {
+        if !is_newest {
+            let reason = format!("{}, in a segment that is not the newest", torn.reason);
+            return Err(StorageError::Corrupt {
+                path: path.to_path_buf(),
+                offset: torn.offset,
+                reason,
+            });
+        }
+        let offset = torn.offset;
+        let dropped_bytes = contents.len() as u64 - offset;
+        if offset == 0 {
+            // The file header itself is cut short, so the file contains nothing.
+            fs::remove_file(path).map_err(StorageError::io(path, "remove"))?;
+        } else {
+            cut_torn_tail(path, offset)?;
+        }
+        torn_tail =
+            Some(TornTail { path: path.to_path_buf(), offset, dropped_bytes, reason: torn.reason });
+    }
+
+    let mut max_entry_index = 0;
+    for positioned in scan.records {
+        if let Record::Entry(entry) = &positioned.record {
+            max_entry_index = max_entry_index.max(entry.index);
+        }
+        replay.apply(path, positioned)?;
+    }
+    Ok((max_entry_index, torn_tail))
 }
 
 /// Rebuilds the state from records in log order.
@@ -515,6 +528,32 @@ mod tests {
         let (_, again) = open(dir.path());
         assert_eq!(again.torn_tail, None);
         assert_eq!(indexes(&again.entries), [1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn segment_with_torn_header_is_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut log, _) = open(dir.path());
+        append(&mut log, 1, 1, 1..=2);
+        drop(log);
+        // Opening again starts a second segment; cut it inside its magic bytes.
+        let (log, _) = open(dir.path());
+        let newest = log.segment_paths().pop().unwrap();
+        drop(log);
+        fs::write(&newest, &SEGMENT_MAGIC[..3]).unwrap();
+
+        let (log, recovered) = open(dir.path());
+        let torn = recovered.torn_tail.expect("the cut header is reported");
+        assert_eq!(torn.path, newest);
+        assert_eq!(torn.offset, 0);
+        assert_eq!(torn.dropped_bytes, 3);
+        assert_eq!(indexes(&recovered.entries), [1, 2]);
+        assert_eq!(log.segment_paths().len(), 2);
+        drop(log);
+
+        let (_, again) = open(dir.path());
+        assert_eq!(again.torn_tail, None);
+        assert_eq!(indexes(&again.entries), [1, 2]);
     }
 
     #[test]
