@@ -270,11 +270,11 @@ fn max_index_fields_do_not_overflow() {
     assert!(failures.is_empty(), "failed cases:\n{}", failures.join("\n"));
 }
 
-// NOTE: fails until deadlines saturate: a tick within an election timeout of `u64::MAX`
-// overflows `now_ms + timeout` (a panic in debug builds, a deadline in the past in release
-// builds).
+// NOTE: fails until deadlines saturate: a tick within an election timeout of `u64::MAX`,
+// or an election timeout near `u64::MAX` in the config, overflows `now_ms + timeout` (a
+// panic in debug builds, a deadline in the past in release builds).
 #[test]
-#[ignore = "deadlines computed from a clock near u64::MAX overflow"]
+#[ignore = "deadlines computed near u64::MAX overflow"]
 fn tick_near_clock_limit_does_not_overflow() {
     for leads in [false, true] {
         let (mut node, _) = if leads { leader() } else { follower(2) };
@@ -286,6 +286,16 @@ fn tick_near_clock_limit_does_not_overflow() {
         }));
         assert!(outcome.is_ok(), "a node (leader {leads}) panicked on a tick near u64::MAX");
     }
+
+    let mut config = Config::new(1);
+    config.election_timeout_max_ms = u64::MAX;
+    let membership = Membership::with_members([1, 2, 3]).unwrap();
+    let outcome = catch_unwind(|| {
+        let mut node = Node::new(config, membership).unwrap();
+        node.tick(1_000).unwrap();
+        drain(&mut node);
+    });
+    assert!(outcome.is_ok(), "a node panicked with an election timeout up to u64::MAX");
 }
 
 // NOTE: fails until the node ignores an `InstallSnapshot` whose last term is above the

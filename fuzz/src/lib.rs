@@ -5,6 +5,7 @@
 //! failed check.
 
 pub mod alloc_limit;
+pub mod c_api;
 pub mod cluster;
 pub mod codec;
 pub mod host;

@@ -18,19 +18,12 @@ use sansraft::{
     Role, SnapshotMeta, Term,
 };
 
-use crate::host::{check_addressing, check_send_contract, Durable};
+use crate::host::{
+    check_addressing, check_send_contract, hits_known_fault, Durable, CLOCK_LIMIT_MS,
+};
 
 /// The maximum number of inputs one run feeds, so that a long fuzz input cannot make a run slow.
 const MAX_STEPS: usize = 400;
-
-/// The latest clock reading the host passes.
-///
-/// NOTE: deadlines computed from a clock near `u64::MAX` overflow (see the ignored test
-/// `tick_near_clock_limit_does_not_overflow`), so the host clock stops well below it.
-const CLOCK_LIMIT_MS: u64 = 1 << 62;
-
-/// The largest term, and the largest snapshot index, that a delivered message carries.
-const VALUE_LIMIT: u64 = 1 << 62;
 
 /// The maximum number of entries in one built `AppendEntries`.
 const MAX_BUILT_ENTRIES: usize = 6;
@@ -632,30 +625,8 @@ impl Host {
     }
 
     fn receive(&mut self, message: Message) {
-        // NOTE: the node answers messages from the reserved id 0 (see the ignored test
-        // `message_from_id_zero_gets_no_reply`), so they are not delivered until it ignores them.
-        if message.from == 0 {
+        if hits_known_fault(&message) {
             return;
-        }
-        // NOTE: a term near `u64::MAX` overflows when the node next campaigns, and a
-        // snapshot at an index near it overflows on restart (see the ignored tests
-        // `campaign_after_max_term_does_not_overflow` and `max_index_fields_do_not_overflow`),
-        // so such messages are not delivered.
-        if message.term > VALUE_LIMIT {
-            return;
-        }
-        if let Body::InstallSnapshot { meta } = &message.body {
-            if meta.last.index > VALUE_LIMIT {
-                return;
-            }
-        }
-        // NOTE: the node installs a snapshot whose last term is above the message's term,
-        // and its durable state then fails to restore (see the ignored test
-        // `snapshot_above_message_term_keeps_restart`), so such messages are not delivered.
-        if let Body::InstallSnapshot { meta } = &message.body {
-            if meta.last.term > message.term {
-                return;
-            }
         }
         let misaddressed = message.to != self.node.id() || message.from == self.node.id();
         if !misaddressed && self.contradicts_its_term(&message) {
