@@ -25,7 +25,8 @@ pub enum Event {
 struct LeaderChange {
     from: NodeId,
     to: NodeId,
-    /// From the old leader's last acknowledgement to the new leader's first.
+    /// The write outage: from the old leader's last acknowledgement to the new leader's
+    /// first.
     outage: Duration,
     /// When the demo killed the old leader, if it did.
     killed_at: Option<Instant>,
@@ -194,16 +195,15 @@ impl Report {
         let changes = self.leader_changes();
         println!("  leader changes   {}", changes.len());
         for change in changes {
-            let cause = match change.killed_at {
-                Some(killed_at) => format!(
-                    "after node {} was killed; first write acknowledged {} after the kill",
-                    change.from,
-                    millis(change.first_new - killed_at)
+            let (cause, since_kill) = match change.killed_at {
+                Some(killed_at) => (
+                    format!(", after node {} was killed", change.from),
+                    format!(" ({} from the kill)", millis(change.first_new - killed_at)),
                 ),
-                None => "without a kill".to_owned(),
+                None => (String::new(), String::new()),
             };
             println!(
-                "                   node {} -> node {}: no write acknowledged for {}, {cause}",
+                "                   node {} -> node {}{cause}: write outage {}{since_kill}",
                 change.from,
                 change.to,
                 millis(change.outage)
