@@ -243,9 +243,16 @@ fn not_accepted_response(api: &Api, not_accepted: NotAccepted, path: &str) -> Re
             }
             response
         }
-        (Error::NotLeader { .. }, _) => {
-            let message = "this node is not the leader and no leader is known yet (an election \
-                           may be in progress); retry shortly";
+        (Error::NotLeader { leader }, _) => {
+            let message = match leader {
+                Some(leader) => format!(
+                    "node {leader} is the leader, but this node does not know its HTTP address \
+                     yet; retry shortly"
+                ),
+                None => "this node is not the leader and no leader is known yet (an election \
+                         may be in progress); retry shortly"
+                    .to_owned(),
+            };
             let mut response = text(api, StatusCode::SERVICE_UNAVAILABLE, message);
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
             response
