@@ -30,7 +30,7 @@ use host::Durable;
 use sansraft::sim::{Cluster, ClusterOptions, Faults};
 use sansraft::{
     AppendOutcome, Body, Config, Entry, Index, Input, LogId, Membership, Message, Node, NodeId,
-    Output, Payload, ProposalOutcome, Role, SnapshotMeta, Term,
+    Output, Payload, ProposalOutcome, ReplicationState, Role, SnapshotMeta, Term,
 };
 use support::{data_entry, drain, node};
 
@@ -268,6 +268,27 @@ fn max_index_fields_do_not_overflow() {
         }
     }
     assert!(failures.is_empty(), "failed cases:\n{}", failures.join("\n"));
+}
+
+// NOTE: fails until a leader checks the rejected index: while it probes a peer, a
+// rejection at index `u64::MAX` overflows `rejected_index + 1`.
+#[test]
+#[ignore = "a rejection at index u64::MAX overflows on a probing leader"]
+fn probe_rejection_at_max_index_does_not_overflow() {
+    let (mut leader, mut durable) = leader();
+    leader.propose(Bytes::from_static(b"x")).unwrap();
+    drain_to_disk(&mut leader, &mut durable);
+    let term = leader.term();
+    let probing = leader.status().peers.iter().any(|peer| peer.state == ReplicationState::Probe);
+    assert!(probing, "no peer is in probe state: {:?}", leader.status().peers);
+
+    for peer in [2, 3] {
+        let at_max = AppendOutcome::Rejected { rejected_index: u64::MAX, hint: LogId::new(0, 0) };
+        let body = Body::AppendResponse { outcome: at_max, last_log_index: 0 };
+        let outcome =
+            catch_unwind(AssertUnwindSafe(|| leader.receive(message(peer, 1, term, body))));
+        assert!(outcome.is_ok(), "the leader panicked on a rejection at u64::MAX from {peer}");
+    }
 }
 
 // NOTE: fails until deadlines saturate: a tick within an election timeout of `u64::MAX`,

