@@ -87,7 +87,7 @@ pub async fn run(options: NodeOptions) -> anyhow::Result<()> {
     result
 }
 
-/// What a node recovered from its data directory.
+/// The state a node recovered from its data directory.
 struct Recovery {
     log: SegmentLog,
     restore: RestoreState,

@@ -248,8 +248,8 @@ impl SegmentLog {
 }
 
 /// Replays one segment into `replay` and returns the highest entry index it contains. A
-/// torn end of the newest segment is cut off (or the file removed, when even its header is
-/// incomplete) and returned; a torn end of any other segment is corruption.
+/// torn end of the newest segment is cut off and returned, and the file is removed when even
+/// its header is incomplete. A torn end of any other segment is corruption.
 fn replay_segment(
     path: &Path,
     is_newest: bool,
