@@ -1,8 +1,8 @@
 //! Durable storage of one node: the segmented log of Raft records and snapshot files.
 //!
 //! The log directory contains append-only segment files (see [`record`] for the layout). Every
-//! persist request from the node becomes records in the newest segment; a writer thread
-//! fsyncs once per batch of requests (group commit) before the node hears `Persisted`.
+//! persist request from the node becomes records in the newest segment. A writer thread
+//! fsyncs once per batch of requests (group commit) before the node gets `Persisted`.
 //! Replaying the segments in order rebuilds the hard state, the latest snapshot description
 //! and the log entries after the snapshot.
 
