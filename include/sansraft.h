@@ -160,6 +160,15 @@ enum sansraft_status
    */
   SANSRAFT_LEADER_NOT_READY = 115,
   /**
+   * The message claims to come from node id 0, which is reserved; drop it.
+   */
+  SANSRAFT_ZERO_SENDER = 116,
+  /**
+   * A term or index in a message or a restored record is above the largest value a node
+   * accepts (2^62); the sender or the stored state is faulty.
+   */
+  SANSRAFT_VALUE_OUT_OF_RANGE = 117,
+  /**
    * The core rejected the call for a reason this version of the C API has no code for.
    * `sansraft_node_last_error` returns the reason.
    */

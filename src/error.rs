@@ -28,6 +28,16 @@ pub enum Error {
     },
     /// The message claims to come from this node itself.
     FromSelf,
+    /// The message claims to come from node id `0`, which is reserved.
+    ZeroSender,
+    /// A term or index is above [`MAX_TERM_OR_INDEX`](crate::MAX_TERM_OR_INDEX), which only a
+    /// faulty peer or host produces.
+    ValueOutOfRange {
+        /// The field that holds the value.
+        field: &'static str,
+        /// The value.
+        value: u64,
+    },
     /// A `Tick` carried a time earlier than one already seen.
     TimeWentBackwards {
         /// The time in the rejected tick.
@@ -91,6 +101,8 @@ pub enum Error {
 pub enum SnapshotProblem {
     /// The log is already compacted to this index or beyond.
     AlreadyCompacted,
+    /// The latest snapshot already covers this index.
+    NotNewer,
     /// The index was never handed out for applying.
     NotApplied,
     /// The term differs from the log's entry at that index.
@@ -161,6 +173,15 @@ impl fmt::Display for Error {
                 write!(f, "message is addressed to node {to}; deliver it there")
             }
             Error::FromSelf => write!(f, "message claims to come from this node itself"),
+            Error::ZeroSender => {
+                write!(f, "message claims to come from node 0, which is reserved; drop it")
+            }
+            Error::ValueOutOfRange { field, value } => write!(
+                f,
+                "{field} {value} is above the largest accepted term or index, {}; \
+                 the sender or the stored state is faulty",
+                crate::MAX_TERM_OR_INDEX
+            ),
             Error::TimeWentBackwards { now_ms, last_ms } => write!(
                 f,
                 "tick time {now_ms} ms is before the last time seen, {last_ms} ms; \
@@ -231,6 +252,7 @@ impl fmt::Display for SnapshotProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let text = match self {
             SnapshotProblem::AlreadyCompacted => "the log is already compacted past it",
+            SnapshotProblem::NotNewer => "the latest snapshot already covers its index",
             SnapshotProblem::NotApplied => "its index was not handed out for applying yet",
             SnapshotProblem::TermMismatch => "its term differs from the log entry at its index",
             SnapshotProblem::MembershipMismatch => {

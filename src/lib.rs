@@ -47,4 +47,6 @@ pub use output::{Output, PersistRequest, ProposalOutcome, Role};
 pub use progress::ReplicationState;
 pub use rng::Rng;
 pub use status::{PeerStatus, Status};
-pub use types::{Entry, HardState, Index, LogId, NodeId, Payload, SnapshotMeta, Term};
+pub use types::{
+    Entry, HardState, Index, LogId, NodeId, Payload, SnapshotMeta, Term, MAX_TERM_OR_INDEX,
+};

@@ -15,6 +15,13 @@ pub type Term = u64;
 /// prefix that every log matches.
 pub type Index = u64;
 
+/// The largest term or index a node accepts in a message or a restored state.
+///
+/// A cluster cannot reach it (at a billion entries a second it takes over a century), so a
+/// larger value comes only from a faulty peer or host. Rejecting it keeps every `+ 1` on
+/// terms and indexes from overflowing.
+pub const MAX_TERM_OR_INDEX: u64 = 1 << 62;
+
 /// The position and term of one log entry.
 ///
 /// Ordering compares the term first and the index second, which is Raft's "at least as up to

@@ -2,7 +2,7 @@
 //!
 //! Inputs replay through the fuzz targets' own logic (the modules under `fuzz/src`), so a
 //! replay checks exactly what the fuzzer checked. Faults in the node or the simulator are
-//! also written out by hand, for each variant of the fault, and stay ignored until fixed.
+//! also written out by hand, for each variant of the fault.
 #![cfg(feature = "arbitrary")]
 
 mod support;
@@ -29,8 +29,9 @@ use bytes::Bytes;
 use host::Durable;
 use sansraft::sim::{Cluster, ClusterOptions, Faults};
 use sansraft::{
-    AppendOutcome, Body, Config, Entry, Index, Input, LogId, Membership, Message, Node, NodeId,
-    Output, Payload, ProposalOutcome, ReplicationState, Role, SnapshotMeta, Term,
+    AppendOutcome, Body, Config, Entry, Error, Index, Input, LogId, Membership, Message, Node,
+    NodeId, Output, Payload, ProposalOutcome, ReplicationState, Role, SnapshotMeta, Term,
+    MAX_TERM_OR_INDEX,
 };
 use support::{data_entry, drain, node};
 
@@ -156,11 +157,7 @@ fn messages_from_id_zero(to: NodeId, term: Term) -> Vec<Message> {
     stale.into_iter().chain(current).collect()
 }
 
-// NOTE: fails until the node ignores or rejects messages from id 0: it replies to them, so a
-// host gets a message addressed to the reserved id, and a follower even grants its vote to
-// id 0, which the hard state encoding stores as no vote at all.
 #[test]
-#[ignore = "the node answers messages from the reserved id 0"]
 fn message_from_id_zero_gets_no_reply() {
     for leads in [false, true] {
         let term = if leads { leader().0.term() } else { 1 };
@@ -175,11 +172,10 @@ fn message_from_id_zero_gets_no_reply() {
     }
 }
 
-// NOTE: fails until terms saturate or such messages are ignored: after a message with term
-// `u64::MAX`, the next campaign overflows `term + 1` (a panic in debug builds, term 0 in
-// release builds).
+/// A message with term `u64::MAX` once made the next campaign overflow `term + 1`. Terms
+/// above `MAX_TERM_OR_INDEX` are now rejected, and the largest accepted one still leaves
+/// room to campaign.
 #[test]
-#[ignore = "a message with term u64::MAX makes the next campaign overflow"]
 fn campaign_after_max_term_does_not_overflow() {
     let last_log = LogId::new(0, 0);
     let heartbeat = Body::AppendEntries { prev: last_log, entries: Vec::new(), commit: 0 };
@@ -187,12 +183,16 @@ fn campaign_after_max_term_does_not_overflow() {
     for body in bodies {
         let kind = body.kind();
         let (mut node, mut durable) = follower(1);
-        node.receive(message(2, 1, u64::MAX, body)).unwrap();
-        drain_to_disk(&mut node, &mut durable);
+        let rejected = node.receive(message(2, 1, u64::MAX, body.clone()));
+        let expected = Error::ValueOutOfRange { field: "term", value: u64::MAX };
+        assert_eq!(rejected, Err(expected), "a {kind} of term u64::MAX was not rejected");
+        assert_eq!(node.term(), 0, "a rejected {kind} changed the term");
 
+        node.receive(message(2, 1, MAX_TERM_OR_INDEX, body)).unwrap();
+        drain_to_disk(&mut node, &mut durable);
         let campaign = catch_unwind(AssertUnwindSafe(|| node.step(Input::Campaign)));
-        assert!(campaign.is_ok(), "campaign after a {kind} of term u64::MAX panicked");
-        assert!(node.term() >= u64::MAX - 1, "term went back after a {kind} of term u64::MAX");
+        assert!(campaign.is_ok(), "campaign after a {kind} of the largest term panicked");
+        assert_eq!(node.term(), MAX_TERM_OR_INDEX + 1);
     }
 }
 
@@ -240,11 +240,7 @@ fn max_index_messages(to: NodeId, term: Term) -> Vec<(&'static str, Message)> {
     messages
 }
 
-// NOTE: fails until the node rejects a snapshot at index `u64::MAX`: it installs it, and
-// `Node::restore` then panics on `index + 1` instead of returning an error. The other
-// cases pass and guard the rest of the index arithmetic.
 #[test]
-#[ignore = "a snapshot at index u64::MAX makes Node::restore overflow"]
 fn max_index_fields_do_not_overflow() {
     let mut failures = Vec::new();
     for leads in [false, true] {
@@ -270,10 +266,7 @@ fn max_index_fields_do_not_overflow() {
     assert!(failures.is_empty(), "failed cases:\n{}", failures.join("\n"));
 }
 
-// NOTE: fails until a leader checks the rejected index: while it probes a peer, a
-// rejection at index `u64::MAX` overflows `rejected_index + 1`.
 #[test]
-#[ignore = "a rejection at index u64::MAX overflows on a probing leader"]
 fn probe_rejection_at_max_index_does_not_overflow() {
     let (mut leader, mut durable) = leader();
     leader.propose(Bytes::from_static(b"x")).unwrap();
@@ -291,11 +284,7 @@ fn probe_rejection_at_max_index_does_not_overflow() {
     }
 }
 
-// NOTE: fails until deadlines saturate: a tick within an election timeout of `u64::MAX`,
-// or an election timeout near `u64::MAX` in the config, overflows `now_ms + timeout` (a
-// panic in debug builds, a deadline in the past in release builds).
 #[test]
-#[ignore = "deadlines computed near u64::MAX overflow"]
 fn tick_near_clock_limit_does_not_overflow() {
     for leads in [false, true] {
         let (mut node, _) = if leads { leader() } else { follower(2) };
@@ -319,11 +308,7 @@ fn tick_near_clock_limit_does_not_overflow() {
     assert!(outcome.is_ok(), "a node panicked with an election timeout up to u64::MAX");
 }
 
-// NOTE: fails until the node ignores an `InstallSnapshot` whose last term is above the
-// message's term, as it ignores such `AppendEntries`: it installs the snapshot, and its
-// durable state then fails `Node::restore` with `EntryTermAboveHardState`.
 #[test]
-#[ignore = "a snapshot above its message's term makes the durable state unrestorable"]
 fn snapshot_above_message_term_keeps_restart() {
     let (mut node, mut durable) = follower(2);
     durable.stored_snapshots.insert(5);
@@ -335,11 +320,7 @@ fn snapshot_above_message_term_keeps_restart() {
     assert!(restarted.is_ok(), "restart failed: {:?}", restarted.err());
 }
 
-// NOTE: fails until the node reports proposals that an installed snapshot commits after
-// the `RestoreSnapshot` output: it reports them first, so a host replies to its client before
-// its state machine holds the entry.
 #[test]
-#[ignore = "a proposal committed by a snapshot is reported before RestoreSnapshot"]
 fn snapshot_commit_outcome_follows_restore() {
     let (mut leader, mut durable) = leader();
     let proposal = leader.propose(Bytes::from_static(b"x")).unwrap();
@@ -378,10 +359,7 @@ fn leader_with_applied_entries(count: u64) -> (Node, Durable) {
     (node, durable)
 }
 
-// NOTE: fails until `SnapshotTaken` rejects a snapshot older than the latest one: with
-// trailing entries kept, the node accepts it and records it as the latest snapshot.
 #[test]
-#[ignore = "an older snapshot replaces the latest one"]
 fn older_snapshot_does_not_replace_latest() {
     let (mut node, mut durable) = leader_with_applied_entries(6);
     let newer = node.snapshot_meta_at(5).unwrap();
@@ -410,11 +388,7 @@ fn cluster_runs_with_no_pending_event() {
     cluster::run(&INPUT);
 }
 
-// NOTE: fails until `Cluster::run_until` stops when no event is pending: it sets the clock
-// to the end time and then loops there for ever, which manual mode reaches once the only
-// member has crashed and the other servers are idle.
 #[test]
-#[ignore = "Cluster::run_until never returns when no event is pending"]
 fn run_until_returns_without_events() {
     let finished = finishes_within(Duration::from_secs(10), || {
         let options = ClusterOptions {

@@ -79,6 +79,11 @@ pub enum sansraft_status {
     /// The leader has not committed an entry of its own term yet, so it cannot change the
     /// configuration. It has appended a no-op; retry shortly.
     SANSRAFT_LEADER_NOT_READY = 115,
+    /// The message claims to come from node id 0, which is reserved; drop it.
+    SANSRAFT_ZERO_SENDER = 116,
+    /// A term or index in a message or a restored record is above the largest value a node
+    /// accepts (2^62); the sender or the stored state is faulty.
+    SANSRAFT_VALUE_OUT_OF_RANGE = 117,
     /// The core rejected the call for a reason this version of the C API has no code for.
     /// `sansraft_node_last_error` returns the reason.
     SANSRAFT_UNKNOWN_ERROR = 199,
@@ -89,7 +94,7 @@ use sansraft_status::*;
 /// Every status, in number order. A new variant must be added here too, or
 /// `sansraft_status_str` returns the placeholder name for it; the unit test below checks the
 /// order and the names, not that the list is complete.
-const ALL_STATUSES: [sansraft_status; 26] = [
+const ALL_STATUSES: [sansraft_status; 28] = [
     SANSRAFT_OK,
     SANSRAFT_EMPTY,
     SANSRAFT_NULL_POINTER,
@@ -115,6 +120,8 @@ const ALL_STATUSES: [sansraft_status; 26] = [
     SANSRAFT_SNAPSHOT_NOT_REQUESTED,
     SANSRAFT_CHANGE_IN_PROGRESS,
     SANSRAFT_LEADER_NOT_READY,
+    SANSRAFT_ZERO_SENDER,
+    SANSRAFT_VALUE_OUT_OF_RANGE,
     SANSRAFT_UNKNOWN_ERROR,
 ];
 
@@ -152,6 +159,8 @@ impl sansraft_status {
             SANSRAFT_SNAPSHOT_NOT_REQUESTED => c"SANSRAFT_SNAPSHOT_NOT_REQUESTED",
             SANSRAFT_CHANGE_IN_PROGRESS => c"SANSRAFT_CHANGE_IN_PROGRESS",
             SANSRAFT_LEADER_NOT_READY => c"SANSRAFT_LEADER_NOT_READY",
+            SANSRAFT_ZERO_SENDER => c"SANSRAFT_ZERO_SENDER",
+            SANSRAFT_VALUE_OUT_OF_RANGE => c"SANSRAFT_VALUE_OUT_OF_RANGE",
             SANSRAFT_UNKNOWN_ERROR => c"SANSRAFT_UNKNOWN_ERROR",
         }
     }
@@ -188,6 +197,8 @@ pub(crate) fn status_of_error(error: &Error) -> sansraft_status {
         Error::SnapshotNotRequested { .. } => SANSRAFT_SNAPSHOT_NOT_REQUESTED,
         Error::ChangeInProgress { .. } => SANSRAFT_CHANGE_IN_PROGRESS,
         Error::LeaderNotReady => SANSRAFT_LEADER_NOT_READY,
+        Error::ZeroSender => SANSRAFT_ZERO_SENDER,
+        Error::ValueOutOfRange { .. } => SANSRAFT_VALUE_OUT_OF_RANGE,
         _ => SANSRAFT_UNKNOWN_ERROR,
     }
 }
@@ -256,5 +267,8 @@ mod tests {
         let stale = Error::StaleToken { token: 1, acknowledged: 2 };
         assert_eq!(status_of_error(&stale), SANSRAFT_STALE_TOKEN);
         assert_eq!(status_of_error(&Error::LeaderNotReady), SANSRAFT_LEADER_NOT_READY);
+        assert_eq!(status_of_error(&Error::ZeroSender), SANSRAFT_ZERO_SENDER);
+        let out_of_range = Error::ValueOutOfRange { field: "term", value: u64::MAX };
+        assert_eq!(status_of_error(&out_of_range), SANSRAFT_VALUE_OUT_OF_RANGE);
     }
 }

@@ -118,13 +118,15 @@ static void check_status_names(void) {
         {SANSRAFT_SNAPSHOT_NOT_REQUESTED, "SANSRAFT_SNAPSHOT_NOT_REQUESTED"},
         {SANSRAFT_CHANGE_IN_PROGRESS, "SANSRAFT_CHANGE_IN_PROGRESS"},
         {SANSRAFT_LEADER_NOT_READY, "SANSRAFT_LEADER_NOT_READY"},
+        {SANSRAFT_ZERO_SENDER, "SANSRAFT_ZERO_SENDER"},
+        {SANSRAFT_VALUE_OUT_OF_RANGE, "SANSRAFT_VALUE_OUT_OF_RANGE"},
         {SANSRAFT_UNKNOWN_ERROR, "SANSRAFT_UNKNOWN_ERROR"},
     };
     for (size_t i = 0; i < sizeof statuses / sizeof statuses[0]; i++) {
         const char *name = sansraft_status_str(statuses[i].status);
         EXPECT(name != NULL && strcmp(name, statuses[i].name) == 0);
     }
-    const uint32_t unknown[] = {9, 99, 116, 198, 200, 0xffffffffu};
+    const uint32_t unknown[] = {9, 99, 118, 198, 200, 0xffffffffu};
     for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
         const char *name = sansraft_status_str(unknown[i]);
         EXPECT(name != NULL && strcmp(name, "SANSRAFT_UNKNOWN_STATUS") == 0);
@@ -216,6 +218,10 @@ static void check_bad_bytes(sansraft_node *node) {
     const uint8_t to_other[] = {1, 1, 3, 1, 5, 0, 0};
     const uint8_t trailing[] = {1, 1, 3, 2, 5, 0, 0, 0};
     const uint8_t new_version[] = {9, 1, 3, 2, 5, 0, 0};
+    const uint8_t from_zero[] = {1, 1, 0, 2, 5, 0, 0};
+    /* A vote request in term 2^64 - 1: ten varint bytes. */
+    const uint8_t huge_term[] = {1, 1, 3, 2, 0xff, 0xff, 0xff, 0xff, 0xff,
+                                 0xff, 0xff, 0xff, 0xff, 0x01, 0, 0};
 
     EXPECT_STATUS(sansraft_node_receive(node, garbage, sizeof garbage), SANSRAFT_DECODE_ERROR);
     EXPECT(last_error_len(node) > 0);
@@ -228,6 +234,10 @@ static void check_bad_bytes(sansraft_node *node) {
     EXPECT_STATUS(sansraft_node_receive(node, from_self, sizeof from_self), SANSRAFT_FROM_SELF);
     EXPECT_STATUS(sansraft_node_receive(node, to_other, sizeof to_other),
                   SANSRAFT_WRONG_RECIPIENT);
+    EXPECT_STATUS(sansraft_node_receive(node, from_zero, sizeof from_zero),
+                  SANSRAFT_ZERO_SENDER);
+    EXPECT_STATUS(sansraft_node_receive(node, huge_term, sizeof huge_term),
+                  SANSRAFT_VALUE_OUT_OF_RANGE);
 
     sansraft_message_info info;
     info.from = UNTOUCHED;

@@ -13,7 +13,7 @@ impl Node {
             self.clock_started = true;
             self.now_ms = now_ms;
             self.schedule_election_timeout();
-            self.heartbeat_deadline_ms = now_ms + self.config.heartbeat_interval_ms;
+            self.heartbeat_deadline_ms = now_ms.saturating_add(self.config.heartbeat_interval_ms);
             return Ok(());
         }
         if now_ms < self.now_ms {
@@ -34,11 +34,13 @@ impl Node {
 
         if self.role == Role::Leader {
             if now_ms >= self.heartbeat_deadline_ms {
-                self.heartbeat_deadline_ms = now_ms + self.config.heartbeat_interval_ms;
+                self.heartbeat_deadline_ms =
+                    now_ms.saturating_add(self.config.heartbeat_interval_ms);
                 self.send_heartbeats();
             }
             if self.config.check_quorum && now_ms >= self.quorum_check_deadline_ms {
-                self.quorum_check_deadline_ms = now_ms + self.config.election_timeout_min_ms;
+                self.quorum_check_deadline_ms =
+                    now_ms.saturating_add(self.config.election_timeout_min_ms);
                 if !self.quorum_active() {
                     self.become_follower(self.term, None);
                     self.set_leader(None);
@@ -92,7 +94,7 @@ impl Node {
         let timeout = self
             .rng
             .range(self.config.election_timeout_min_ms, self.config.election_timeout_max_ms);
-        self.election_deadline_ms = self.now_ms + timeout;
+        self.election_deadline_ms = self.now_ms.saturating_add(timeout);
     }
 
     /// Starts an election in the next term. The node's own vote counts once it is durable,
@@ -218,8 +220,9 @@ impl Node {
 
     fn become_leader(&mut self) {
         self.role = Role::Leader;
-        self.heartbeat_deadline_ms = self.now_ms + self.config.heartbeat_interval_ms;
-        self.quorum_check_deadline_ms = self.now_ms + self.config.election_timeout_min_ms;
+        self.heartbeat_deadline_ms = self.now_ms.saturating_add(self.config.heartbeat_interval_ms);
+        self.quorum_check_deadline_ms =
+            self.now_ms.saturating_add(self.config.election_timeout_min_ms);
         self.outputs.push_back(Output::RoleChanged { role: Role::Leader, term: self.term });
         self.set_leader(Some(self.config.id));
         self.reset_progress();

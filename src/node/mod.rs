@@ -7,6 +7,7 @@ mod leader;
 mod membership;
 mod pre_vote;
 mod snapshot;
+mod validate;
 
 use alloc::collections::VecDeque;
 use alloc::sync::Arc;
@@ -190,6 +191,7 @@ impl Node {
     /// Rebuilds a node from what its host persisted.
     pub fn restore(config: Config, state: RestoreState) -> Result<Node, Error> {
         config.validate()?;
+        validate::check_restore(&state)?;
         validate_restore(&state)?;
 
         let base = state.snapshot.as_ref().map_or(LogId::default(), |meta| meta.last);
@@ -436,6 +438,7 @@ impl Node {
         if message.from == self.config.id {
             return Err(Error::FromSelf);
         }
+        validate::check_message(&message)?;
         // Pre-vote traffic never changes this server's term.
         match message.body {
             Body::PreVote { last_log } => {

@@ -13,8 +13,11 @@ use crate::types::{Index, LogId, NodeId, SnapshotMeta};
 impl Node {
     pub(super) fn handle_snapshot_taken(&mut self, meta: SnapshotMeta) -> Result<(), Error> {
         let index = meta.last.index;
+        let latest = self.snapshot.as_ref().map_or(0, |meta| meta.last.index);
         let problem = if index <= self.log.base().index {
             Some(SnapshotProblem::AlreadyCompacted)
+        } else if index <= latest {
+            Some(SnapshotProblem::NotNewer)
         } else if index > self.apply_emitted {
             Some(SnapshotProblem::NotApplied)
         } else if self.log.term_at(index) != Some(meta.last.term) {
@@ -91,6 +94,11 @@ impl Node {
         if !self.accept_leader(leader) {
             return;
         }
+        // A leader's snapshot covers only entries of its term or earlier; anything else is
+        // from a faulty peer, ignored as such appends are.
+        if meta.last.term > self.term {
+            return;
+        }
         let index = meta.last.index;
         if index > self.commit {
             self.install_snapshot(meta);
@@ -105,6 +113,9 @@ impl Node {
     fn install_snapshot(&mut self, meta: SnapshotMeta) {
         let last = meta.last;
         let keeps_suffix = self.log.matches(last);
+        // The host restores its state machine before it learns which proposals the snapshot
+        // committed, so it never answers a client before the entry is in its state.
+        self.outputs.push_back(Output::RestoreSnapshot(meta.clone()));
         self.end_proposals_covered_by(last, keeps_suffix);
         if keeps_suffix {
             self.compact_log(last.index);
@@ -120,7 +131,6 @@ impl Node {
         self.leader_commit_hint = self.leader_commit_hint.max(last.index);
         self.apply_emitted = last.index;
         self.applied = self.applied.max(last.index);
-        self.outputs.push_back(Output::RestoreSnapshot(meta));
         self.on_membership_changed();
     }
 

@@ -365,7 +365,8 @@ impl Cluster {
             return Ok(());
         };
         let index = sim.applied;
-        if index < node.first_log_index() {
+        let latest = node.snapshot().map_or(0, |meta| meta.last.index);
+        if index < node.first_log_index() || index <= latest {
             return Ok(());
         }
         let meta = node
@@ -504,7 +505,11 @@ impl Cluster {
             if done(self) {
                 return Ok(true);
             }
-            let next = self.next_event_ms().unwrap_or(until_ms).max(self.now_ms);
+            // With nothing pending, time runs to the end at once.
+            let Some(next) = self.next_event_ms().map(|at| at.max(self.now_ms)) else {
+                self.now_ms = self.now_ms.max(until_ms);
+                return Ok(done(self));
+            };
             if next > until_ms {
                 self.now_ms = until_ms;
                 return Ok(done(self));
