@@ -15,11 +15,6 @@ use sansraft::{Config, Membership, MembershipChange, NodeId};
 /// The maximum number of actions one run takes, so that a long fuzz input cannot make a run slow.
 const MAX_ACTIONS: usize = 300;
 
-/// The maximum number of rounds of due events one run of the clock takes. A round delivers messages and
-/// ticks servers, and each tick moves a server's deadline past the current time, so a run
-/// that needs more rounds has a server whose deadline never moves.
-const MAX_EVENT_ROUNDS: usize = 10_000;
-
 /// The virtual time within which a healed cluster must commit a proposal everywhere.
 const LIVENESS_BOUND_MS: u64 = 20_000;
 
@@ -283,29 +278,9 @@ fn act(cluster: &mut Cluster, action: Action) -> Result<(), String> {
         }
         Action::Run(ms) => {
             let until = cluster.now_ms + u64::from(ms % 1000);
-            run_events(cluster, until)
+            cluster.run_until(until, |_| false).map(|_| ())
         }
     }
-}
-
-/// Runs every event due until `until_ms` and then sets the clock to it.
-///
-/// NOTE: `Cluster::run_until` would do this, but it never returns when no event is pending
-/// at all, which manual mode allows (a crashed sole member, idle spares).
-fn run_events(cluster: &mut Cluster, until_ms: u64) -> Result<(), String> {
-    for _ in 0..MAX_EVENT_ROUNDS {
-        match cluster.next_event_ms() {
-            Some(next) if next <= until_ms => {
-                cluster.now_ms = cluster.now_ms.max(next);
-                cluster.run_due()?;
-            }
-            _ => {
-                cluster.now_ms = cluster.now_ms.max(until_ms);
-                return Ok(());
-            }
-        }
-    }
-    Err(format!("events kept coming due at {} ms after {MAX_EVENT_ROUNDS} rounds", cluster.now_ms))
 }
 
 /// Returns the position of the message in flight that `pick` names, if any is in flight.
@@ -340,7 +315,7 @@ fn heal_and_check_progress(cluster: &mut Cluster) -> Result<(), String> {
             cluster.persist(*id, true)?;
         }
         let until = cluster.now_ms + DISK_INTERVAL_MS;
-        run_events(cluster, until)?;
+        cluster.run_until(until, |_| false)?;
 
         let Some(leader) = cluster.leader() else {
             continue;

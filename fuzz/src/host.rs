@@ -212,35 +212,3 @@ pub fn check_addressing(node_id: NodeId, message: &Message) {
     assert_ne!(message.to, node_id, "node {node_id} sent a message to itself");
     assert_ne!(message.to, 0, "node {node_id} sent a message to the reserved id 0");
 }
-
-/// The latest clock reading, and the longest timing setting, that the fuzz targets pass.
-///
-/// NOTE: deadlines computed near `u64::MAX` overflow (see the ignored test
-/// `tick_near_clock_limit_does_not_overflow`), so the targets stay well below it.
-pub const CLOCK_LIMIT_MS: u64 = 1 << 62;
-
-/// The largest term, and the largest snapshot index, that the fuzz targets deliver.
-pub const VALUE_LIMIT: u64 = 1 << 62;
-
-/// Returns true when delivering `message` would hit a fault the node still has, which the
-/// ignored tests in `tests/fuzz_regressions.rs` describe, so the targets do not deliver it.
-///
-/// NOTE: the node replies to messages from the reserved id 0, overflows when it campaigns
-/// after a term near `u64::MAX`, restarts after a snapshot at an index near it or, as a
-/// leader probing a peer, reads a rejection at an index near it, and
-/// installs a snapshot whose last term is above its message's term, after which its durable
-/// state fails to restore.
-pub fn hits_known_fault(message: &Message) -> bool {
-    if message.from == 0 || message.term > VALUE_LIMIT {
-        return true;
-    }
-    match &message.body {
-        Body::InstallSnapshot { meta } => {
-            meta.last.index > VALUE_LIMIT || meta.last.term > message.term
-        }
-        Body::AppendResponse {
-            outcome: AppendOutcome::Rejected { rejected_index, .. }, ..
-        } => *rejected_index > VALUE_LIMIT,
-        _ => false,
-    }
-}
