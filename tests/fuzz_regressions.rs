@@ -173,8 +173,8 @@ fn message_from_id_zero_gets_no_reply() {
 }
 
 /// A message with term `u64::MAX` once made the next campaign overflow `term + 1`. Terms
-/// above `MAX_TERM_OR_INDEX` are now rejected, and the largest accepted one still leaves
-/// room to campaign.
+/// above `MAX_TERM_OR_INDEX` are now rejected, and a node at the largest accepted term
+/// refuses to campaign instead of passing it.
 #[test]
 fn campaign_after_max_term_does_not_overflow() {
     let last_log = LogId::new(0, 0);
@@ -192,7 +192,7 @@ fn campaign_after_max_term_does_not_overflow() {
         drain_to_disk(&mut node, &mut durable);
         let campaign = catch_unwind(AssertUnwindSafe(|| node.step(Input::Campaign)));
         assert!(campaign.is_ok(), "campaign after a {kind} of the largest term panicked");
-        assert_eq!(node.term(), MAX_TERM_OR_INDEX + 1);
+        assert_eq!(node.term(), MAX_TERM_OR_INDEX, "the term passed the bound");
     }
 }
 
@@ -415,4 +415,62 @@ fn codec_checks_real_entry() {
     sansraft::codec::encode_entry(&entry, &mut encoded);
     codec::decode_record(&encoded);
     codec::decode_message(&encoded);
+}
+
+/// A node that accepted the largest allowed term campaigned past it, and its durable state
+/// then failed to restore. Found by `node_inputs` after the term bound was added.
+#[test]
+fn node_inputs_campaign_past_max_term() {
+    node_inputs::run(include_bytes!("../fuzz/regressions/node_inputs-campaign-past-max-term"));
+}
+
+/// Neither an election timeout nor `Campaign` takes the term past `MAX_TERM_OR_INDEX`, and
+/// the durable state restores afterwards.
+#[test]
+fn term_stays_within_bound() {
+    let last_log = LogId::new(0, 0);
+    let heartbeat = Body::AppendEntries { prev: last_log, entries: Vec::new(), commit: 0 };
+    let (mut node, mut durable) = follower(1);
+    node.receive(message(2, 1, MAX_TERM_OR_INDEX, heartbeat)).unwrap();
+    drain_to_disk(&mut node, &mut durable);
+
+    let refused = node.step(Input::Campaign);
+    let expected = Error::ValueOutOfRange { field: "term", value: MAX_TERM_OR_INDEX + 1 };
+    assert_eq!(refused, Err(expected));
+    for now in (1_000..10_000).step_by(100) {
+        node.tick(now).unwrap();
+        drain_to_disk(&mut node, &mut durable);
+    }
+    assert_eq!(node.term(), MAX_TERM_OR_INDEX);
+    let bootstrap = Membership::with_members([1, 2, 3]).unwrap();
+    let restarted = Node::restore(Config::new(1), durable.restore_state(&bootstrap));
+    assert!(restarted.is_ok(), "restart failed: {:?}", restarted.err());
+}
+
+/// A leader whose log reaches `MAX_TERM_OR_INDEX` refuses new entries with a typed error
+/// instead of writing an index that would not restore.
+#[test]
+fn index_stays_within_bound() {
+    let (mut node, mut durable) = follower(1);
+    let at_max = LogId::new(1, MAX_TERM_OR_INDEX);
+    durable.stored_snapshots.insert(MAX_TERM_OR_INDEX);
+    node.receive(install(2, 1, 1, at_max, &[1, 2, 3])).unwrap();
+    drain_to_disk(&mut node, &mut durable);
+    assert_eq!(node.last_log_id(), at_max);
+
+    node.step(Input::Campaign).unwrap();
+    drain_to_disk(&mut node, &mut durable);
+    for voter in [2, 3] {
+        let body = Body::VoteResponse { granted: true, last_log_index: 0 };
+        node.receive(message(voter, 1, node.term(), body)).unwrap();
+    }
+    drain_to_disk(&mut node, &mut durable);
+    assert_eq!(node.role(), Role::Leader);
+
+    let refused = node.propose(Bytes::from_static(b"x"));
+    let expected = Error::ValueOutOfRange { field: "index", value: MAX_TERM_OR_INDEX + 1 };
+    assert_eq!(refused, Err(expected));
+    let bootstrap = Membership::with_members([1, 2, 3]).unwrap();
+    let restarted = Node::restore(Config::new(1), durable.restore_state(&bootstrap));
+    assert!(restarted.is_ok(), "restart failed: {:?}", restarted.err());
 }

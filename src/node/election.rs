@@ -5,7 +5,7 @@ use crate::error::Error;
 use crate::message::{AppendOutcome, Body, Message};
 use crate::output::{Output, Role};
 use crate::progress::{Progress, ReplicationState};
-use crate::types::{Index, LogId, NodeId, Term};
+use crate::types::{Index, LogId, NodeId, Term, MAX_TERM_OR_INDEX};
 
 impl Node {
     pub(super) fn handle_tick(&mut self, now_ms: u64) -> Result<(), Error> {
@@ -75,6 +75,12 @@ impl Node {
         if !self.can_campaign() {
             return Err(Error::NotMember);
         }
+        if self.term >= MAX_TERM_OR_INDEX {
+            return Err(Error::ValueOutOfRange {
+                field: "term",
+                value: self.term.saturating_add(1),
+            });
+        }
         if self.role != Role::Leader {
             self.campaign();
         }
@@ -100,6 +106,11 @@ impl Node {
     /// Starts an election in the next term. The node's own vote counts once it is durable,
     /// and vote requests leave only then, so a crash cannot make it vote twice in a term.
     pub(super) fn campaign(&mut self) {
+        // Only a faulty peer can push the term this far; campaigning past the bound would
+        // leave a durable state that no longer restores.
+        if self.term >= MAX_TERM_OR_INDEX {
+            return;
+        }
         self.term += 1;
         self.vote = Some(self.config.id);
         self.persist.mark_hard_state();

@@ -5,13 +5,14 @@ use crate::error::Error;
 use crate::message::{AppendOutcome, Body};
 use crate::output::Role;
 use crate::progress::ReplicationState;
-use crate::types::{Entry, Index, LogId, NodeId, Payload};
+use crate::types::{Entry, Index, LogId, NodeId, Payload, MAX_TERM_OR_INDEX};
 
 impl Node {
     pub(super) fn handle_propose(&mut self, payload: Payload) -> Result<LogId, Error> {
         if self.role != Role::Leader {
             return Err(Error::NotLeader { leader: self.leader });
         }
+        self.check_room_for_entry()?;
         let id = self.append_new_entry(payload);
         self.track_proposal(id);
         Ok(id)
@@ -32,7 +33,20 @@ impl Node {
     }
 
     pub(super) fn append_noop(&mut self) {
-        self.append_new_entry(Payload::Empty);
+        if self.check_room_for_entry().is_ok() {
+            self.append_new_entry(Payload::Empty);
+        }
+    }
+
+    /// Refuses a new entry once the log reaches [`MAX_TERM_OR_INDEX`], which only a faulty
+    /// peer's snapshot or entries can bring about; beyond it the durable log would no
+    /// longer restore.
+    pub(super) fn check_room_for_entry(&self) -> Result<(), Error> {
+        let last = self.log.last_index();
+        if last >= MAX_TERM_OR_INDEX {
+            return Err(Error::ValueOutOfRange { field: "index", value: last.saturating_add(1) });
+        }
+        Ok(())
     }
 
     pub(super) fn append_new_entry(&mut self, payload: Payload) -> LogId {

@@ -15,6 +15,7 @@ impl Node {
             return Err(Error::NotLeader { leader: self.leader });
         }
         self.check_change_allowed()?;
+        self.check_room_for_entry()?;
         let next = self.configs.current().apply(change)?;
         let id = self.append_new_entry(Payload::Membership(Arc::new(next)));
         self.track_proposal(id);
@@ -65,7 +66,7 @@ impl Node {
             }
         }
         if let Some(id) = ready {
-            if self.check_change_allowed().is_ok() {
+            if self.check_change_allowed().is_ok() && self.check_room_for_entry().is_ok() {
                 let next = membership.apply(MembershipChange::Promote { id });
                 let next = next.expect("a pending learner can always be promoted");
                 self.append_new_entry(Payload::Membership(Arc::new(next)));

@@ -6,13 +6,16 @@
 
 use super::Node;
 use crate::message::Body;
-use crate::types::{LogId, NodeId, Term};
+use crate::types::{LogId, NodeId, Term, MAX_TERM_OR_INDEX};
 
 impl Node {
     /// Starts a pre-vote round for the next term; a majority of grants starts the real
     /// election.
     pub(super) fn pre_campaign(&mut self) {
         self.reset_election_timer();
+        if self.term >= MAX_TERM_OR_INDEX {
+            return;
+        }
         self.pre_votes.clear();
         self.pre_campaigning = true;
         self.set_leader(None);
