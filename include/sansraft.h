@@ -1069,7 +1069,8 @@ sansraft_status sansraft_node_new_with_learners(const struct sansraft_config *co
  * are committed.
  *
  * Returns `SANSRAFT_DECODE_ERROR` when a record does not decode, `SANSRAFT_INVALID_RESTORE`
- * when the records are inconsistent, `SANSRAFT_INVALID_CONFIG`,
+ * when the records are inconsistent, `SANSRAFT_VALUE_OUT_OF_RANGE` when a term or index in
+ * them is above 2^62, `SANSRAFT_INVALID_CONFIG`,
  * `SANSRAFT_INVALID_MEMBERSHIP`, `SANSRAFT_NULL_POINTER` when `config`, `state` or `out` is
  * NULL, and `SANSRAFT_INVALID_LENGTH` for a NULL buffer with a non-zero length.
  *
@@ -1111,9 +1112,10 @@ sansraft_status sansraft_node_tick(struct sansraft_node *node, uint64_t now_ms);
  *
  * Returns `SANSRAFT_DECODE_ERROR` for bytes that are not one whole message,
  * `SANSRAFT_WRONG_RECIPIENT` when it is addressed to another node, `SANSRAFT_FROM_SELF`
- * when it claims to come from this node, and `SANSRAFT_INVALID_LENGTH` when `message` is
- * NULL with a non-zero length. Stale or duplicate messages return `SANSRAFT_OK`: the
- * protocol ignores them.
+ * when it claims to come from this node, `SANSRAFT_ZERO_SENDER` when it claims to come from
+ * the reserved id 0, `SANSRAFT_VALUE_OUT_OF_RANGE` when a term or index in it is above 2^62,
+ * and `SANSRAFT_INVALID_LENGTH` when `message` is NULL with a non-zero length. Stale or
+ * duplicate messages return `SANSRAFT_OK`: the protocol ignores them.
  *
  * # Safety
  *

@@ -148,6 +148,13 @@ pub enum RestoreError {
         /// The snapshot's last index.
         snapshot: Index,
     },
+    /// The snapshot's term is above the hard state's term.
+    SnapshotTermAboveHardState {
+        /// The snapshot's term.
+        term: Term,
+    },
+    /// The hard state records a vote for node id `0`, which is reserved.
+    ZeroVote,
     /// The log does not start right after the snapshot.
     LogStartMismatch {
         /// The index the first entry should have.
@@ -227,9 +234,15 @@ impl fmt::Display for RestoreError {
             RestoreError::GapInLog { expected, found } => {
                 write!(f, "log entry {found} found where {expected} was expected")
             }
-            RestoreError::TermDecreases { index } => {
-                write!(f, "term of log entry {index} is below the term of the entry before it")
+            RestoreError::TermDecreases { index } => write!(
+                f,
+                "term of log entry {index} is below the term of the entry or snapshot before \
+                 it, or differs from the snapshot's term at the snapshot's index"
+            ),
+            RestoreError::SnapshotTermAboveHardState { term } => {
+                write!(f, "snapshot has term {term}, above the hard state's term")
             }
+            RestoreError::ZeroVote => write!(f, "hard state records a vote for reserved node id 0"),
             RestoreError::EntryTermAboveHardState { index, term } => {
                 write!(f, "log entry {index} has term {term}, above the hard state's term")
             }
@@ -251,7 +264,7 @@ impl fmt::Display for RestoreError {
 impl fmt::Display for SnapshotProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let text = match self {
-            SnapshotProblem::AlreadyCompacted => "the log is already compacted past it",
+            SnapshotProblem::AlreadyCompacted => "the log already starts after it",
             SnapshotProblem::NotNewer => "the latest snapshot already covers its index",
             SnapshotProblem::NotApplied => "its index was not handed out for applying yet",
             SnapshotProblem::TermMismatch => "its term differs from the log entry at its index",

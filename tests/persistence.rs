@@ -260,3 +260,40 @@ fn check_promise_kept(restored: &Node, state: &RestoreState, release: &Released,
     assert_eq!(restored.role(), Role::Follower);
     let _: Index = restored.commit_index();
 }
+
+#[test]
+fn restore_rejects_log_behind_snapshot() {
+    let membership = Membership::with_members([1, 2, 3]).unwrap();
+    let snapshot =
+        sansraft::SnapshotMeta { last: LogId::new(5, 10), membership: membership.clone() };
+    let older_terms = RestoreState {
+        hard_state: HardState { term: 5, vote: None },
+        snapshot: Some(snapshot.clone()),
+        entries: vec![data_entry(3, 11, "a"), data_entry(3, 12, "b")],
+        membership: membership.clone(),
+        applied: 10,
+    };
+    let error = Node::restore(config(1), older_terms).unwrap_err();
+    assert_eq!(error, Error::InvalidRestore(sansraft::RestoreError::TermDecreases { index: 11 }));
+
+    let other_entry_at_snapshot = RestoreState {
+        hard_state: HardState { term: 5, vote: None },
+        snapshot: Some(snapshot),
+        entries: vec![data_entry(4, 10, "x"), data_entry(5, 11, "a")],
+        membership,
+        applied: 10,
+    };
+    let error = Node::restore(config(1), other_entry_at_snapshot).unwrap_err();
+    assert_eq!(error, Error::InvalidRestore(sansraft::RestoreError::TermDecreases { index: 10 }));
+}
+
+#[test]
+fn restore_rejects_vote_for_zero() {
+    let state = RestoreState {
+        hard_state: HardState { term: 1, vote: Some(0) },
+        membership: Membership::with_members([1, 2, 3]).unwrap(),
+        ..RestoreState::default()
+    };
+    let error = Node::restore(config(1), state).unwrap_err();
+    assert_eq!(error, Error::InvalidRestore(sansraft::RestoreError::ZeroVote));
+}

@@ -19,6 +19,10 @@
 //!
 //! # Format
 //!
+//! NOTE: records carry a version byte but no kind byte, so a host must keep each kind of
+//! record in its own place: some byte strings decode both as an entry and as a snapshot
+//! description.
+//!
 //! Every top-level value starts with one version byte, [`WIRE_VERSION`]. Integers follow as
 //! unsigned LEB128 varints: seven bits per byte, least significant group first, the high bit
 //! set on every byte but the last, at most ten bytes for a `u64`. Encoders write the shortest

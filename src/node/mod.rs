@@ -599,10 +599,10 @@ fn validate_restore(state: &RestoreState) -> Result<(), RestoreError> {
         });
     }
     if snapshot.term > state.hard_state.term {
-        return Err(RestoreError::EntryTermAboveHardState {
-            index: snapshot.index,
-            term: snapshot.term,
-        });
+        return Err(RestoreError::SnapshotTermAboveHardState { term: snapshot.term });
+    }
+    if state.hard_state.vote == Some(0) {
+        return Err(RestoreError::ZeroVote);
     }
     let mut previous_term = 0;
     for (position, entry) in state.entries.iter().enumerate() {
@@ -610,7 +610,11 @@ fn validate_restore(state: &RestoreState) -> Result<(), RestoreError> {
         if entry.index != expected {
             return Err(RestoreError::GapInLog { expected, found: entry.index });
         }
-        if entry.term < previous_term {
+        // Entries the snapshot covers are dropped, but the one at its last index must be
+        // the same entry, and every entry after it follows it in term.
+        let mismatched = entry.index == snapshot.index && entry.term != snapshot.term;
+        let before_snapshot = entry.index > snapshot.index && entry.term < snapshot.term;
+        if entry.term < previous_term || mismatched || before_snapshot {
             return Err(RestoreError::TermDecreases { index: entry.index });
         }
         if entry.term > state.hard_state.term {
