@@ -492,7 +492,7 @@ typedef struct sansraft_learner {
    */
   uint64_t id;
   /**
-   * Whether the learner asks to become a member. The leader promotes a pending learner
+   * Whether the learner is waiting to become a member. The leader promotes a pending learner
    * once it has caught up, and never promotes one that is not pending.
    */
   bool pending;

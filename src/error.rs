@@ -6,7 +6,7 @@ use crate::config::ConfigError;
 use crate::membership::{ChangeError, MembershipError};
 use crate::types::{Index, NodeId, Term};
 
-/// Why the node rejected an input or could not be built. A rejected input changes nothing.
+/// The reason the node rejected an input or could not be built. A rejected input changes nothing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Error {
@@ -14,7 +14,7 @@ pub enum Error {
     Config(ConfigError),
     /// A cluster configuration is invalid.
     Membership(MembershipError),
-    /// The operation needs the leader; `leader` is the leader this node knows of, if any.
+    /// The operation needs the leader. `leader` is the leader this node follows, if any.
     NotLeader {
         /// The current leader, when known; send the request there.
         leader: Option<NodeId>,
@@ -77,7 +77,7 @@ pub enum Error {
     InvalidSnapshot {
         /// The snapshot's last index.
         index: Index,
-        /// What is wrong with it.
+        /// The problem with it.
         reason: SnapshotProblem,
     },
     /// `SnapshotSent` named a server the node was not sending a snapshot to.
@@ -95,7 +95,7 @@ pub enum Error {
     LeaderNotReady,
 }
 
-/// Why a snapshot described by `SnapshotTaken` cannot be used.
+/// The reason a snapshot described by `SnapshotTaken` cannot be used.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum SnapshotProblem {
@@ -111,7 +111,7 @@ pub enum SnapshotProblem {
     MembershipMismatch,
 }
 
-/// What is inconsistent in a state handed to [`Node::restore`](crate::Node::restore).
+/// The inconsistency found in a state handed to [`Node::restore`](crate::Node::restore).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum RestoreError {

@@ -109,7 +109,7 @@ impl From<LogId> for sansraft_log_id {
 pub struct sansraft_learner {
     /// The learner's id; never 0.
     pub id: u64,
-    /// Whether the learner asks to become a member. The leader promotes a pending learner
+    /// Whether the learner is waiting to become a member. The leader promotes a pending learner
     /// once it has caught up, and never promotes one that is not pending.
     pub pending: bool,
 }
