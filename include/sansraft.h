@@ -98,7 +98,7 @@ enum sansraft_status
   SANSRAFT_INVALID_MEMBERSHIP = 101,
   /**
    * Only the leader accepts this call. `sansraft_node_get_status` reports the leader this
-   * node knows of, if any; send the request there.
+   * node follows, if any, so send the request there.
    */
   SANSRAFT_NOT_LEADER = 102,
   /**
@@ -273,7 +273,7 @@ typedef uint32_t sansraft_entry_kind;
 #endif // __cplusplus
 
 /**
- * How a proposal ended.
+ * The way a proposal ended.
  */
 enum sansraft_proposal_outcome
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
@@ -332,7 +332,7 @@ typedef uint32_t sansraft_role;
 #endif // __cplusplus
 
 /**
- * How a leader replicates to one peer.
+ * The mode in which a leader replicates to one peer.
  */
 enum sansraft_replication_state
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
@@ -340,7 +340,7 @@ enum sansraft_replication_state
 #endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
  {
   /**
-   * The matching point is unknown: one append at a time, waiting for each answer.
+   * The matching point is unknown: one append at a time, waiting for each response.
    */
   SANSRAFT_REPLICATION_PROBE = 0,
   /**
@@ -348,7 +348,7 @@ enum sansraft_replication_state
    */
   SANSRAFT_REPLICATION_REPLICATE = 1,
   /**
-   * The peer needs entries the log no longer holds; a snapshot is being sent to it.
+   * The peer needs entries the log no longer contains; a snapshot is being sent to it.
    */
   SANSRAFT_REPLICATION_SNAPSHOT = 2,
 };
@@ -466,9 +466,9 @@ typedef struct sansraft_config {
    */
   bool check_quorum;
   /**
-   * Whether a server whose election timeout fires first asks the members whether it could
-   * win (pre-vote) and campaigns only on a majority of grants, so a server that was cut off
-   * returns without a higher term that would depose a working leader.
+   * Whether a server whose election timeout fires first checks with the members that it
+   * could win (pre-vote) and campaigns only on a majority of grants. A server that was cut
+   * off then returns without a higher term that would depose a working leader.
    */
   bool pre_vote;
   /**

@@ -72,7 +72,7 @@ impl Log {
         self.entries.get(usize::try_from(offset).ok()?)
     }
 
-    /// Returns true when the log holds `id`.
+    /// Returns true when the log contains `id`.
     pub(crate) fn matches(&self, id: LogId) -> bool {
         self.term_at(id.index) == Some(id.term)
     }

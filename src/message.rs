@@ -59,7 +59,7 @@ pub enum Body {
     },
     /// A leader sends its latest snapshot. The sender's host attaches the snapshot data;
     /// the receiver's host stores it before passing this message to its node. The receiver
-    /// answers with an `AppendResponse`.
+    /// responds with an `AppendResponse`.
     InstallSnapshot {
         /// The snapshot's description, boxed to keep every message small.
         meta: Box<SnapshotMeta>,

@@ -1,4 +1,4 @@
-//! What a node emits for its host to carry out.
+//! Outputs: the actions a node emits for its host to carry out.
 
 use alloc::boxed::Box;
 use alloc::sync::Arc;
@@ -30,7 +30,7 @@ pub enum Output {
     Proposal {
         /// The log id the proposal was given when it was accepted.
         id: LogId,
-        /// How it ended.
+        /// The way it ended.
         outcome: ProposalOutcome,
     },
     /// This node's role or term changed.
@@ -58,10 +58,10 @@ pub enum Output {
 
 /// State to make durable before acknowledging `token`.
 ///
-/// Apply requests in token order, each in this order: store `hard_state` if present; record
-/// `snapshot` as the latest snapshot if present (its data is already stored); remove log
-/// entries at `compact_through` and below; remove entries at `truncate_from` and above; then
-/// append `entries`. Several requests may share one fsync; acknowledging a token
+/// Apply requests in token order. Within a request, first store `hard_state` if present, then
+/// record `snapshot` as the latest snapshot if present (its data is already stored). Next
+/// remove log entries at `compact_through` and below, then entries at `truncate_from` and
+/// above, and finally append `entries`. Several requests may share one fsync; acknowledging a token
 /// acknowledges every earlier one.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PersistRequest {
@@ -80,7 +80,7 @@ pub struct PersistRequest {
     pub entries: Vec<Entry>,
 }
 
-/// How a proposal ended.
+/// The way a proposal ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ProposalOutcome {
     /// The entry committed and was handed out for applying (the `Apply` output came first).

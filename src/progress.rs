@@ -4,14 +4,14 @@ use alloc::collections::VecDeque;
 
 use crate::types::{Index, NodeId};
 
-/// How the leader sends entries to a follower.
+/// The mode in which the leader sends entries to a follower.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ReplicationState {
-    /// The matching point is unknown: one append at a time, waiting for each answer.
+    /// The matching point is unknown: one append at a time, waiting for each response.
     Probe,
     /// The follower is in step: appends are pipelined up to the in-flight limit.
     Replicate,
-    /// The follower needs entries the log no longer holds; the host is sending it a
+    /// The follower needs entries the log no longer contains; the host is sending it a
     /// snapshot, and appends wait until the host reports the outcome.
     Snapshot,
 }
@@ -29,7 +29,7 @@ pub(crate) struct Progress {
     pub(crate) probe_sent: bool,
     /// Last index of each unacknowledged append, oldest first.
     pub(crate) inflight: VecDeque<Index>,
-    /// The commit index the peer was last told, capped by its match index.
+    /// The commit index last sent to the peer, capped by its match index.
     pub(crate) commit_sent: Index,
     /// `match_index` at the previous heartbeat, to detect a stalled pipeline.
     pub(crate) match_at_heartbeat: Index,
@@ -58,7 +58,7 @@ impl Progress {
         }
     }
 
-    /// Records an acknowledgement up to `index`. Returns false when it tells nothing new.
+    /// Records an acknowledgement up to `index`. Returns false when it adds nothing new.
     pub(crate) fn acknowledge(&mut self, index: Index) -> bool {
         if index <= self.match_index {
             return false;

@@ -42,7 +42,7 @@ impl LogId {
     }
 }
 
-/// What a log entry carries.
+/// The content of a log entry.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Payload {
     /// A no-op that a new leader appends to commit the entries of earlier terms.
@@ -61,7 +61,7 @@ pub struct Entry {
     pub term: Term,
     /// Position of the entry in the log.
     pub index: Index,
-    /// What the entry carries.
+    /// The entry's content.
     pub payload: Payload,
 }
 
@@ -94,7 +94,7 @@ pub struct HardState {
 }
 
 /// What a snapshot covers: every entry up to `last`, and the configuration in force there.
-/// The node never holds snapshot data; the host stores it and moves it between servers.
+/// The node never keeps snapshot data: the host stores it and moves it between servers.
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SnapshotMeta {

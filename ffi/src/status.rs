@@ -45,7 +45,7 @@ pub enum sansraft_status {
     /// A cluster configuration lists id 0 or lists an id twice.
     SANSRAFT_INVALID_MEMBERSHIP = 101,
     /// Only the leader accepts this call. `sansraft_node_get_status` reports the leader this
-    /// node knows of, if any; send the request there.
+    /// node follows, if any, so send the request there.
     SANSRAFT_NOT_LEADER = 102,
     /// Only a voting member can campaign.
     SANSRAFT_NOT_MEMBER = 103,

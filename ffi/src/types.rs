@@ -33,9 +33,9 @@ pub struct sansraft_config {
     /// minimum election timeout, so a leader cut off in a minority stops accepting proposals
     /// that cannot commit.
     pub check_quorum: bool,
-    /// Whether a server whose election timeout fires first asks the members whether it could
-    /// win (pre-vote) and campaigns only on a majority of grants, so a server that was cut off
-    /// returns without a higher term that would depose a working leader.
+    /// Whether a server whose election timeout fires first checks with the members that it
+    /// could win (pre-vote) and campaigns only on a majority of grants. A server that was cut
+    /// off then returns without a higher term that would depose a working leader.
     pub pre_vote: bool,
     /// How long a pending learner must stay caught up (and keep responding) before the
     /// leader promotes it.
@@ -158,7 +158,7 @@ impl From<Role> for sansraft_role {
     }
 }
 
-/// How a proposal ended.
+/// The way a proposal ended.
 #[repr(u32)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum sansraft_proposal_outcome {
@@ -183,15 +183,15 @@ impl From<ProposalOutcome> for sansraft_proposal_outcome {
     }
 }
 
-/// How a leader replicates to one peer.
+/// The mode in which a leader replicates to one peer.
 #[repr(u32)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum sansraft_replication_state {
-    /// The matching point is unknown: one append at a time, waiting for each answer.
+    /// The matching point is unknown: one append at a time, waiting for each response.
     SANSRAFT_REPLICATION_PROBE = 0,
     /// The peer is in step: appends are pipelined up to the in-flight limit.
     SANSRAFT_REPLICATION_REPLICATE = 1,
-    /// The peer needs entries the log no longer holds; a snapshot is being sent to it.
+    /// The peer needs entries the log no longer contains; a snapshot is being sent to it.
     SANSRAFT_REPLICATION_SNAPSHOT = 2,
 }
 

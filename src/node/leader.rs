@@ -20,7 +20,7 @@ impl Node {
 
     /// Remembers a proposal until its index is applied. Proposals from an earlier term of
     /// leadership may sit at higher indexes than this one, because a later leader truncated
-    /// them here; keeping the queue sorted by index ends each one when its own index applies.
+    /// them here. Keeping the queue sorted by index ends each one when its own index applies.
     pub(super) fn track_proposal(&mut self, id: LogId) {
         let in_order = self.proposals.back().is_none_or(|last| last.index < id.index);
         if in_order {
@@ -38,9 +38,9 @@ impl Node {
         }
     }
 
-    /// Refuses a new entry once the log reaches [`MAX_TERM_OR_INDEX`], which only a faulty
-    /// peer's snapshot or entries can bring about; beyond it the durable log would no
-    /// longer restore.
+    /// Rejects a new entry once the log reaches [`MAX_TERM_OR_INDEX`], which only a faulty
+    /// peer's snapshot or entries can bring about. Beyond it the durable log would no longer
+    /// restore.
     pub(super) fn check_room_for_entry(&self) -> Result<(), Error> {
         let last = self.log.last_index();
         if last >= MAX_TERM_OR_INDEX {
@@ -127,9 +127,9 @@ impl Node {
         self.send(to, body);
     }
 
-    /// Runs once per heartbeat interval. A probe is resent; a pipeline that made no progress
-    /// since the last heartbeat while appends were in flight is assumed to have lost a
-    /// message and falls back to probing from the match point.
+    /// Runs once per heartbeat interval and resends probes. A pipeline that made no progress
+    /// since the last heartbeat while appends were in flight has probably lost a message, so
+    /// it falls back to probing from the match point.
     pub(super) fn send_heartbeats(&mut self) {
         for at in 0..self.progress.len() {
             let progress = &mut self.progress[at];
@@ -212,8 +212,8 @@ impl Node {
         self.send_append(at, true);
     }
 
-    /// Advances the commit index to the highest index that a majority of members holds
-    /// durably, if that entry is of the current term. The leader counts itself only for
+    /// Advances the commit index to the highest index that a majority of members has made
+    /// durable, if that entry is of the current term. The leader counts itself only for
     /// entries it has persisted.
     pub(super) fn maybe_commit(&mut self) {
         if self.role != Role::Leader {

@@ -42,8 +42,8 @@ impl Node {
 
     /// Promotes the first pending learner that has stayed caught up for the configured
     /// time. A learner is caught up while its match index is within the configured lag of
-    /// the last index and it answered within the minimum election timeout, so a learner
-    /// that stopped answering is never promoted on stale progress.
+    /// the last index and it responded within the minimum election timeout, so a learner
+    /// that stopped responding is never promoted on stale progress.
     pub(super) fn check_promotions(&mut self) {
         let last_index = self.log.last_index();
         let now = self.now_ms;
@@ -53,10 +53,10 @@ impl Node {
         let mut ready = None;
         for progress in self.progress.iter_mut() {
             let pending = membership.learner(progress.id).is_some_and(|l| l.pending);
-            let answering =
+            let responding =
                 progress.last_response_ms.is_some_and(|at| now.saturating_sub(at) < silence_limit);
             let close = last_index.saturating_sub(progress.match_index) <= max_lag;
-            if !(pending && answering && close) {
+            if !(pending && responding && close) {
                 progress.caught_up_since_ms = None;
                 continue;
             }
@@ -75,7 +75,7 @@ impl Node {
     }
 
     /// Reacts to a new configuration in force, appended or rolled back: a leader starts or
-    /// stops replicating to the servers that joined or left, and the host is told.
+    /// stops replicating to the servers that joined or left, and the host gets an output.
     pub(super) fn on_membership_changed(&mut self) {
         let membership = self.configs.current().clone();
         if self.role == Role::Leader {

@@ -99,8 +99,8 @@ impl ConfigHistory {
     }
 
     /// Returns the configuration in force before the newest configuration entry, if the log
-    /// holds one. A leader appends a configuration only once the one before it committed, so
-    /// this one is committed even when this server has not learned so.
+    /// contains one. A leader appends a configuration only once the one before it committed,
+    /// so this one is committed even when this server has not learned so.
     fn before_newest(&self) -> Option<&Arc<Membership>> {
         let count = self.entries.len();
         match count {
@@ -407,7 +407,7 @@ impl Node {
         self.log.term_at(index)
     }
 
-    /// The first index the log still holds; entries below it are covered by a snapshot.
+    /// The first index the log still contains. A snapshot covers the entries below it.
     pub fn first_log_index(&self) -> Index {
         self.log.first_index()
     }
@@ -566,8 +566,8 @@ impl Node {
     /// Returns true when this server may start elections: it is a member of the newest
     /// configuration, or of the one before it while the newest is not known to be committed.
     /// A server that an uncommitted entry demotes or removes keeps campaigning, because until
-    /// that entry commits the previous configuration may need its vote and its log; votes
-    /// are still counted against the newest configuration.
+    /// that entry commits the previous configuration may need its vote and its log. Votes are
+    /// still counted against the newest configuration.
     fn can_campaign(&self) -> bool {
         if self.is_member() {
             return true;
@@ -592,6 +592,7 @@ fn validate_restore(state: &RestoreState) -> Result<(), RestoreError> {
     if first > snapshot.index + 1 || (state.snapshot.is_none() && first != 1) {
         return Err(RestoreError::LogStartMismatch { expected: snapshot.index + 1, found: first });
     }
+
     if state.applied < snapshot.index {
         return Err(RestoreError::AppliedBelowSnapshot {
             applied: state.applied,
@@ -604,6 +605,7 @@ fn validate_restore(state: &RestoreState) -> Result<(), RestoreError> {
     if state.hard_state.vote == Some(0) {
         return Err(RestoreError::ZeroVote);
     }
+
     let mut previous_term = 0;
     for (position, entry) in state.entries.iter().enumerate() {
         let expected = first + position as Index;
@@ -625,6 +627,7 @@ fn validate_restore(state: &RestoreState) -> Result<(), RestoreError> {
         }
         previous_term = entry.term;
     }
+
     let last_index = state.entries.last().map_or(snapshot.index, |entry| entry.index);
     let last_index = last_index.max(snapshot.index);
     if state.applied > last_index {

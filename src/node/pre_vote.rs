@@ -5,7 +5,8 @@
 //! returns with its old term instead of a higher one that would depose a working leader.
 
 use super::Node;
-use crate::message::Body;
+use crate::message::{Body, Message};
+use crate::output::Output;
 use crate::types::{LogId, NodeId, Term, MAX_TERM_OR_INDEX};
 
 impl Node {
@@ -26,13 +27,8 @@ impl Node {
         let members: smallvec::SmallVec<[NodeId; 8]> =
             self.configs.current().members().iter().copied().filter(|id| *id != own).collect();
         for peer in members {
-            let message = crate::message::Message {
-                from: own,
-                to: peer,
-                term,
-                body: Body::PreVote { last_log },
-            };
-            self.outputs.push_back(crate::output::Output::Send(message));
+            let message = Message { from: own, to: peer, term, body: Body::PreVote { last_log } };
+            self.outputs.push_back(Output::Send(message));
         }
         self.record_pre_vote(own);
     }
@@ -49,9 +45,8 @@ impl Node {
         // candidate that is behind learns of it.
         let reply_term = if granted { term } else { self.term };
         let body = Body::PreVoteResponse { granted };
-        let message =
-            crate::message::Message { from: self.config.id, to: candidate, term: reply_term, body };
-        self.outputs.push_back(crate::output::Output::Send(message));
+        let message = Message { from: self.config.id, to: candidate, term: reply_term, body };
+        self.outputs.push_back(Output::Send(message));
     }
 
     pub(super) fn handle_pre_vote_response(&mut self, voter: NodeId, term: Term, granted: bool) {

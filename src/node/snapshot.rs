@@ -114,7 +114,7 @@ impl Node {
         let last = meta.last;
         let keeps_suffix = self.log.matches(last);
         // The host restores its state machine before it learns which proposals the snapshot
-        // committed, so it never answers a client before the entry is in its state.
+        // committed, so it never replies to a client before the entry is in its state.
         self.outputs.push_back(Output::RestoreSnapshot(meta.clone()));
         self.end_proposals_covered_by(last, keeps_suffix);
         if keeps_suffix {
@@ -134,7 +134,7 @@ impl Node {
         self.on_membership_changed();
     }
 
-    /// Ends proposals at or below the snapshot's index. When this log holds the snapshot's
+    /// Ends proposals at or below the snapshot's index. When this log contains the snapshot's
     /// last entry, every entry up to it is committed, so each proposal's fate is known;
     /// otherwise the entries are discarded unseen and the outcome is unknown.
     fn end_proposals_covered_by(&mut self, last: LogId, log_matches: bool) {

@@ -17,7 +17,7 @@ use crate::output::{Output, ProposalOutcome, Role};
 use crate::rng::Rng;
 use crate::types::{Index, LogId, NodeId};
 
-/// How the simulated network and disks behave.
+/// The behaviour of the simulated network and disks.
 #[derive(Clone, Debug)]
 pub struct Faults {
     /// Smallest message delay in ms.
